@@ -1,0 +1,3 @@
+"""mwdata: the Moveworks Data API turned into a lasting analytics store."""
+
+__version__ = "0.1.0"

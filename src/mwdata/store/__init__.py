@@ -1,0 +1,1 @@
+"""Stores: DuckDB natively (default), warehouses through dlt; raw tables, sync state and run log."""

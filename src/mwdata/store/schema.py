@@ -1,0 +1,47 @@
+"""The raw-table contract every store honours and the dbt sources read.
+
+Schema `raw`, one table per entity named `Entity.table`; one typed column per catalogue field
+(timestamps as timezone-aware UTC, nested objects as JSON) plus load metadata:
+  `_record`     the whole original record as JSON (unknown fields survive, invariant 6)
+  `_synced_at`  when mwdata wrote this version
+  `_run_id`     the sync run that wrote it
+Primary key `id`; a row always holds the newest version seen (greatest `last_updated_time`).
+"""
+
+from __future__ import annotations
+
+from mwdata.catalog import ENTITIES, Entity, FieldType
+
+RAW_SCHEMA = "raw"
+META_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_record", "json"),
+    ("_synced_at", "timestamp"),
+    ("_run_id", "string"),
+)
+
+DUCKDB_TYPES: dict[FieldType | str, str] = {
+    "string": "VARCHAR",
+    "timestamp": "TIMESTAMPTZ",
+    "boolean": "BOOLEAN",
+    "json": "JSON",
+}
+POSTGRES_TYPES: dict[FieldType | str, str] = {
+    "string": "TEXT",
+    "timestamp": "TIMESTAMPTZ",
+    "boolean": "BOOLEAN",
+    "json": "JSONB",
+}
+
+
+def raw_columns(entity: Entity) -> list[tuple[str, str]]:
+    """(column, logical type) in table order: the catalogue's fields, then the metadata columns."""
+    return [(f.name, f.type) for f in entity.fields] + list(META_COLUMNS)
+
+
+def create_table_sql(entity: Entity, types: dict[FieldType | str, str] = DUCKDB_TYPES) -> str:
+    cols = ",\n  ".join(f'"{name}" {types[t]}' for name, t in raw_columns(entity))
+    return f'CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}."{entity.table}" (\n  {cols},\n  PRIMARY KEY ("id")\n)'
+
+
+def create_all_sql(types: dict[FieldType | str, str] = DUCKDB_TYPES) -> list[str]:
+    return [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"] + [create_table_sql(e, types) for e in ENTITIES]
