@@ -1,0 +1,116 @@
+"""`mwdata export`: copy the marts and the raw tables out of a DuckDB store as Parquet or CSV.
+
+For Power BI / Tableau / Looker users who do not query DuckDB. Large tables (more than
+`partition_threshold` rows with a timestamp column) are written as hive-partitioned Parquet by month
+(`<table>/month=2026-05/*.parquet`), so a BI tool can prune by month; CSV is always one file per table.
+The export reads a lock-free snapshot of the store (see `mwdata.app.db`), so it can run during a sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from mwdata.errors import MwdataError, StoreError
+
+log = logging.getLogger("mwdata.export")
+
+FORMATS = ("parquet", "csv")
+PARTITION_COLUMNS = ("created_time", "date_day", "activity_date", "day", "date", "last_updated_time")
+
+
+@dataclass(frozen=True)
+class ExportedTable:
+    schema: str
+    table: str
+    rows: int
+    path: Path
+    partitioned: bool
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def export_store(
+    store_path: str | Path,
+    out_dir: str | Path,
+    fmt: str = "parquet",
+    schemas: tuple[str, ...] = ("analytics", "raw"),
+    partition_threshold: int = 1_000_000,
+) -> list[ExportedTable]:
+    """Export every table of `schemas` into `out_dir/<schema>/<table>(.parquet|.csv|/)`."""
+    if fmt not in FORMATS:
+        raise MwdataError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    from mwdata.app.db import Store  # a snapshot, so an export never blocks (or is blocked by) a sync
+
+    store = Store(store_path)
+    snap = store.refresh()
+    out = Path(out_dir)
+    result: list[ExportedTable] = []
+    try:
+        con = duckdb.connect(str(snap.path), read_only=True)
+        try:
+            tables = con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_schema IN (SELECT unnest(?)) AND table_type = 'BASE TABLE' "
+                "ORDER BY 1, 2",
+                [list(schemas)],
+            ).fetchall()
+            if not tables:
+                raise StoreError(
+                    f"{store_path} has no tables in schema(s) {', '.join(schemas)}; "
+                    "run `mwdata sync` and `mwdata build` first"
+                )
+            for schema, table in tables:
+                result.append(_export_one(con, schema, table, out, fmt, partition_threshold))
+        finally:
+            con.close()
+    finally:
+        store.close()
+    return result
+
+
+def _export_one(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, out: Path, fmt: str, threshold: int
+) -> ExportedTable:
+    rel = f"{_q(schema)}.{_q(table)}"
+    rows = int(con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0])  # type: ignore[index]
+    cols = {
+        r[0]: r[1]
+        for r in con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    # JSON columns travel as text: Parquet readers of BI tools do not know DuckDB's JSON type.
+    select = ", ".join(
+        f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" if t == "JSON" else _q(c) for c, t in cols.items()
+    )
+    (out / schema).mkdir(parents=True, exist_ok=True)
+    part_col = next((c for c in PARTITION_COLUMNS if c in cols), None)
+    if fmt == "parquet" and part_col and rows > threshold:
+        target = out / schema / table
+        if target.exists():
+            shutil.rmtree(target)
+        con.execute(
+            f"COPY (SELECT {select}, strftime(CAST({_q(part_col)} AS DATE), '%Y-%m') AS month FROM {rel}) "
+            f"TO '{_literal(target)}' (FORMAT parquet, PARTITION_BY (month), OVERWRITE_OR_IGNORE)"
+        )
+        log.info("exported %s.%s: %d rows, partitioned by month of %s", schema, table, rows, part_col)
+        return ExportedTable(schema, table, rows, target, True)
+    target = out / schema / f"{table}.{fmt}"
+    options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER"
+    con.execute(f"COPY (SELECT {select} FROM {rel}) TO '{_literal(target)}' ({options})")
+    log.info("exported %s.%s: %d rows", schema, table, rows)
+    return ExportedTable(schema, table, rows, target, False)
+
+
+def _literal(path: Path) -> str:
+    """A path as the body of a SQL string literal (COPY TO takes no bound parameter)."""
+    return str(path).replace("'", "''")
