@@ -38,9 +38,14 @@ def raw_columns(entity: Entity) -> list[tuple[str, str]]:
     return [(f.name, f.type) for f in entity.fields] + list(META_COLUMNS)
 
 
-def create_table_sql(entity: Entity, types: dict[FieldType | str, str] = DUCKDB_TYPES) -> str:
+def create_table_sql(
+    entity: Entity, types: dict[FieldType | str, str] = DUCKDB_TYPES, primary_key: bool = True
+) -> str:
+    """DDL of one raw table. The DuckDB store passes `primary_key=False`: its MERGE keeps `id` unique
+    without the cost of an ART index (see docs/DECISIONS.md)."""
     cols = ",\n  ".join(f'"{name}" {types[t]}' for name, t in raw_columns(entity))
-    return f'CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}."{entity.table}" (\n  {cols},\n  PRIMARY KEY ("id")\n)'
+    pk = ',\n  PRIMARY KEY ("id")' if primary_key else ""
+    return f'CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}."{entity.table}" (\n  {cols}{pk}\n)'
 
 
 def create_all_sql(types: dict[FieldType | str, str] = DUCKDB_TYPES) -> list[str]:

@@ -1,0 +1,382 @@
+"""The native store: one DuckDB file (default `mwdata.duckdb`) with raw tables, sync state and run log.
+
+Writes are batched upserts done inside DuckDB: the batch arrives as an Arrow table of one column,
+`_record` (the original record as JSON text); one `MERGE` parses it (`json_transform`, in C++),
+keeps the newest version per id within the batch, and merges it into `raw.<table>`, replacing a
+stored row only by a strictly newer `last_updated_time` (ties are no-ops, so re-runs are
+idempotent). The window checkpoint, the watermark and the run counters are updated in the same
+transaction. Raw tables carry no PRIMARY KEY (see docs/DECISIONS.md): the MERGE is the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from mwdata.catalog import ENTITIES, Entity
+from mwdata.errors import StoreError
+from mwdata.store.base import ABORTED, RUNNING, SUCCESS, EntityState, RunStats, Window
+from mwdata.store.lock import FileLock
+from mwdata.store.schema import RAW_SCHEMA, create_table_sql
+
+STATE_SCHEMA = "mwdata"
+STATE_DDL = (
+    f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}",
+    f"""CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.sync_state (
+  entity VARCHAR, watermark TIMESTAMPTZ, last_run_id VARCHAR, updated_at TIMESTAMPTZ)""",
+    f"""CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.sync_windows (
+  window_id BIGINT, run_id VARCHAR, entity VARCHAR, lo TIMESTAMPTZ, hi TIMESTAMPTZ, last_id VARCHAR,
+  done BOOLEAN, advances_watermark BOOLEAN, rows BIGINT, pages BIGINT, updated_at TIMESTAMPTZ)""",
+    f"""CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.sync_runs (
+  run_id VARCHAR, entity VARCHAR, started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ, rows BIGINT,
+  pages BIGINT, requests BIGINT, retries BIGINT, throttled BIGINT, errors BIGINT, outcome VARCHAR,
+  message VARCHAR, detail VARCHAR)""",
+)
+_TRANSFORM_TYPES = {"string": "VARCHAR", "timestamp": "VARCHAR", "boolean": "BOOLEAN", "json": "JSON"}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def merge_sql(entity: Entity) -> str:
+    """The batch upsert of one entity: parse, type, dedupe within the batch, merge newer-only."""
+    struct = json.dumps({f.name: _TRANSFORM_TYPES[f.type] for f in entity.fields}).replace("'", "''")
+    typed = []
+    for f in entity.fields:
+        expr = f"p.s.{_q(f.name)}"
+        if f.type == "timestamp":
+            expr = f"TRY_CAST({expr} AS TIMESTAMPTZ)"
+        typed.append(f"{expr} AS {_q(f.name)}")
+    cols = [f.name for f in entity.fields] + ["_record", "_synced_at", "_run_id"]
+    table = f"{RAW_SCHEMA}.{_q(entity.table)}"
+    return f"""
+MERGE INTO {table} AS t
+USING (
+  SELECT {", ".join(typed)}, p._record::JSON AS _record, $1::TIMESTAMPTZ AS _synced_at, $2 AS _run_id
+  FROM (SELECT json_transform(_record, '{struct}') AS s, _record FROM batch) AS p
+  WHERE p.s.id IS NOT NULL
+  QUALIFY row_number() OVER (
+    PARTITION BY p.s.id ORDER BY TRY_CAST(p.s.last_updated_time AS TIMESTAMPTZ) DESC NULLS LAST,
+    p._record DESC) = 1
+) AS s
+ON t.id = s.id
+WHEN MATCHED AND s.last_updated_time > t.last_updated_time
+  OR (t.last_updated_time IS NULL AND s.last_updated_time IS NOT NULL) THEN
+  UPDATE SET {", ".join(f"{_q(c)} = s.{_q(c)}" for c in cols if c != "id")}
+WHEN NOT MATCHED THEN
+  INSERT ({", ".join(_q(c) for c in cols)}) VALUES ({", ".join(f"s.{_q(c)}" for c in cols)})
+"""
+
+
+def records_to_arrow(records: Sequence[dict[str, Any]]) -> pa.Table:
+    """The batch as DuckDB reads it: one column `_record` with each whole record as JSON text."""
+    blobs = pa.array([orjson.dumps(r) for r in records], pa.binary()).cast(pa.string())
+    return pa.table({"_record": blobs})
+
+
+class DuckDBStore:
+    """`Store` on a DuckDB file. One instance per process; `write()` is serialised by the caller."""
+
+    def __init__(self, path: str | os.PathLike[str], *, memory_limit: str | None = "256MB") -> None:
+        self.path = Path(path)
+        self._lock = FileLock(str(self.path) + ".lock", what=str(self.path))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.con = duckdb.connect(str(self.path))
+        except (duckdb.Error, OSError) as exc:
+            raise StoreError(f"cannot open the DuckDB store {self.path}: {exc}") from None
+        self.con.execute("SET TimeZone = 'UTC'")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.con.execute("SET preserve_insertion_order = false")
+        self._merge: dict[str, str] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    def close(self) -> None:
+        self.con.close()
+
+    def prepare(self) -> None:
+        with self._tx():
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+            for e in ENTITIES:
+                self.con.execute(create_table_sql(e, primary_key=False))
+            for ddl in STATE_DDL:
+                self.con.execute(ddl)
+            self.con.execute(
+                f"UPDATE {STATE_SCHEMA}.sync_runs SET outcome = ?, ended_at = coalesce(ended_at, now()), "
+                "message = 'the sync process died before finishing (killed or crashed); the next sync "
+                "resumes at the last checkpoint' WHERE outcome = ?",
+                [ABORTED, RUNNING],
+            )
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except duckdb.Error as exc:
+            self.con.execute("ROLLBACK")
+            raise StoreError(f"writing the DuckDB store {self.path} failed: {exc}") from None
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    # -- state -------------------------------------------------------------------------------
+    def state(self, entity: Entity) -> EntityState:
+        row = self.con.execute(
+            f"SELECT watermark FROM {STATE_SCHEMA}.sync_state WHERE entity = ?", [entity.path]
+        ).fetchone()
+        pending = [
+            Window(entity.path, lo, hi, last_id, False, adv, wid, run_id, rows, pages)
+            for wid, run_id, lo, hi, last_id, adv, rows, pages in self.con.execute(
+                f"SELECT window_id, run_id, lo, hi, last_id, advances_watermark, rows, pages "
+                f"FROM {STATE_SCHEMA}.sync_windows WHERE entity = ? AND NOT done ORDER BY lo, window_id",
+                [entity.path],
+            ).fetchall()
+        ]
+        return EntityState(entity.path, row[0] if row else None, pending)
+
+    def plan(self, run_id: str, windows: Sequence[Window], *, replace_pending: bool = False) -> None:
+        with self._tx():
+            if replace_pending:
+                for path in {w.entity for w in windows}:
+                    self.con.execute(
+                        f"DELETE FROM {STATE_SCHEMA}.sync_windows WHERE entity = ? AND NOT done", [path]
+                    )
+            (top,) = self.con.execute(
+                f"SELECT coalesce(max(window_id), 0) FROM {STATE_SCHEMA}.sync_windows"
+            ).fetchone() or (0,)
+            rows = []
+            for i, w in enumerate(windows, start=int(top) + 1):
+                w.window_id, w.run_id = i, run_id
+                rows.append((i, run_id, w.entity, w.lo, w.hi, w.last_id, w.done, w.advances_watermark))
+            if rows:
+                self.con.executemany(
+                    f"INSERT INTO {STATE_SCHEMA}.sync_windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, now())",
+                    rows,
+                )
+
+    def start_run(self, run_id: str, entity: Entity, started_at: datetime, detail: str) -> None:
+        with self._tx():
+            self.con.execute(
+                f"INSERT INTO {STATE_SCHEMA}.sync_runs VALUES (?, ?, ?, NULL, 0, 0, 0, 0, 0, 0, ?, NULL, ?)",
+                [run_id, entity.path, started_at, RUNNING, detail],
+            )
+
+    def finish_run(
+        self, run_id: str, entity: Entity, stats: RunStats, outcome: str, message: str | None
+    ) -> None:
+        with self._tx():
+            self.con.execute(
+                f"UPDATE {STATE_SCHEMA}.sync_runs SET ended_at = now(), requests = ?, retries = ?, "
+                "throttled = ?, errors = ?, outcome = ?, message = ? WHERE run_id = ? AND entity = ?",
+                [
+                    stats.requests,
+                    stats.retries,
+                    stats.throttled,
+                    stats.errors,
+                    outcome,
+                    message,
+                    run_id,
+                    entity.path,
+                ],
+            )
+            if outcome == SUCCESS:  # keep only the latest run's windows for the dashboard
+                self.con.execute(
+                    f"DELETE FROM {STATE_SCHEMA}.sync_windows WHERE entity = ? AND done AND run_id <> ?",
+                    [entity.path, run_id],
+                )
+
+    # -- data --------------------------------------------------------------------------------
+    def write(
+        self,
+        entity: Entity,
+        records: Sequence[dict[str, Any]],
+        window: Window,
+        *,
+        pages: int,
+        done: bool,
+        run_id: str,
+    ) -> int:
+        changed = 0
+        batch = records_to_arrow(records) if records else None
+        with self._tx():
+            if batch is not None:
+                sql = self._merge.get(entity.path) or self._merge.setdefault(entity.path, merge_sql(entity))
+                self.con.register("batch", batch)
+                try:
+                    res = self.con.execute(sql, [datetime.now(UTC), run_id]).fetchone()
+                finally:
+                    self.con.unregister("batch")
+                changed = int(res[0]) if res else 0
+            self.con.execute(
+                f"UPDATE {STATE_SCHEMA}.sync_windows SET last_id = ?, rows = rows + ?, pages = pages + ?, "
+                "done = ?, updated_at = now() WHERE window_id = ?",
+                [window.last_id, len(records), pages, done, window.window_id],
+            )
+            if done and window.advances_watermark:
+                self._advance_watermark(entity, run_id)
+            self.con.execute(
+                f"UPDATE {STATE_SCHEMA}.sync_runs SET rows = rows + ?, pages = pages + ? "
+                "WHERE run_id = ? AND entity = ?",
+                [len(records), pages, run_id, entity.path],
+            )
+        window.done = done
+        window.rows += len(records)
+        window.pages += pages
+        return changed
+
+    def _advance_watermark(self, entity: Entity, run_id: str) -> None:
+        """Watermark = start of the oldest unfinished window, or the end of the newest one; never back."""
+        (new,) = self.con.execute(
+            f"""SELECT coalesce(
+                  (SELECT min(lo) FROM {STATE_SCHEMA}.sync_windows
+                   WHERE entity = $1 AND advances_watermark AND NOT done),
+                  (SELECT max(hi) FROM {STATE_SCHEMA}.sync_windows WHERE entity = $1 AND advances_watermark))""",
+            [entity.path],
+        ).fetchone() or (None,)
+        if new is None:
+            return
+        updated = self.con.execute(
+            f"UPDATE {STATE_SCHEMA}.sync_state SET watermark = greatest(watermark, ?::TIMESTAMPTZ), "
+            "last_run_id = ?, updated_at = now() WHERE entity = ? RETURNING 1",
+            [new, run_id, entity.path],
+        ).fetchall()
+        if not updated:
+            self.con.execute(
+                f"INSERT INTO {STATE_SCHEMA}.sync_state VALUES (?, ?, ?, now())", [entity.path, new, run_id]
+            )
+
+
+# -- read API for `mwdata status` and the dashboard ------------------------------------------
+@dataclass(frozen=True)
+class EntityStatus:
+    entity: str
+    table: str
+    rows: int
+    watermark: datetime | None
+    newest_record: datetime | None  # max(last_updated_time) in the raw table
+    last_run_id: str | None
+    last_run_started: datetime | None
+    last_run_ended: datetime | None
+    last_run_outcome: str | None
+    last_run_rows: int | None
+    last_run_message: str | None
+    last_success: datetime | None  # end of the last successful run
+    pending_windows: int
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    path: str
+    exists: bool
+    entities: tuple[EntityStatus, ...]
+    runs: tuple[dict[str, Any], ...]  # recent sync_runs rows, newest first
+
+
+def read_status(path: str | os.PathLike[str], recent_runs: int = 20) -> StoreStatus:
+    """Sync state, row counts and the recent run log of a store — works while a sync is writing it
+    (falls back to reading a private copy of the file when DuckDB's own lock is held)."""
+    p = Path(path)
+    if not p.exists():
+        return StoreStatus(str(p), False, (), ())
+    with _read_connection(p) as con:
+        return _status(con, str(p), recent_runs)
+
+
+@contextmanager
+def _read_connection(p: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    tmp: str | None = None
+    try:
+        try:
+            con = duckdb.connect(str(p), read_only=True)
+        except duckdb.IOException:
+            tmp = tempfile.mkdtemp(prefix="mwdata-status-")
+            copy = Path(tmp) / p.name
+            shutil.copyfile(p, copy)
+            wal = Path(str(p) + ".wal")
+            if wal.exists():
+                shutil.copyfile(wal, str(copy) + ".wal")
+            con = duckdb.connect(str(copy))
+    except (duckdb.Error, OSError) as exc:
+        raise StoreError(f"cannot read the DuckDB store {p}: {exc}") from None
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _status(con: duckdb.DuckDBPyConnection, path: str, recent_runs: int) -> StoreStatus:
+    tables = {
+        (s, t) for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+    }
+    if (STATE_SCHEMA, "sync_runs") not in tables:
+        return StoreStatus(path, True, (), ())
+    out = []
+    for e in ENTITIES:
+        rows, newest = 0, None
+        if (RAW_SCHEMA, e.table) in tables:
+            rows, newest = con.execute(
+                f"SELECT count(*), max(last_updated_time) FROM {RAW_SCHEMA}.{_q(e.table)}"
+            ).fetchone() or (0, None)
+        wm = con.execute(
+            f"SELECT watermark FROM {STATE_SCHEMA}.sync_state WHERE entity = ?", [e.path]
+        ).fetchone()
+        last = con.execute(
+            f"SELECT run_id, started_at, ended_at, outcome, rows, message FROM {STATE_SCHEMA}.sync_runs "
+            "WHERE entity = ? ORDER BY started_at DESC LIMIT 1",
+            [e.path],
+        ).fetchone()
+        ok = con.execute(
+            f"SELECT max(ended_at) FROM {STATE_SCHEMA}.sync_runs WHERE entity = ? AND outcome = ?",
+            [e.path, SUCCESS],
+        ).fetchone()
+        (pending,) = con.execute(
+            f"SELECT count(*) FROM {STATE_SCHEMA}.sync_windows WHERE entity = ? AND NOT done", [e.path]
+        ).fetchone() or (0,)
+        run_id, started, ended, outcome, run_rows, message = last if last else (None,) * 6
+        out.append(
+            EntityStatus(
+                entity=e.path,
+                table=e.table,
+                rows=int(rows),
+                watermark=wm[0] if wm else None,
+                newest_record=newest,
+                last_run_id=run_id,
+                last_run_started=started,
+                last_run_ended=ended,
+                last_run_outcome=outcome,
+                last_run_rows=run_rows,
+                last_run_message=message,
+                last_success=ok[0] if ok else None,
+                pending_windows=int(pending),
+            )
+        )
+    cur = con.execute(
+        f"SELECT * FROM {STATE_SCHEMA}.sync_runs ORDER BY started_at DESC, entity LIMIT ?", [recent_runs]
+    )
+    names = [d[0] for d in cur.description or ()]
+    runs = tuple(dict(zip(names, r, strict=True)) for r in cur.fetchall())
+    return StoreStatus(path, True, tuple(out), runs)
