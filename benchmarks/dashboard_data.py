@@ -1,0 +1,187 @@
+"""A synthetic store shaped like mwdata's marts, built in SQL at any size (tests and the benchmark).
+
+It holds the columns the dashboard reads (docs/dashboard.md) with plausible distributions, so the
+query layer can be tested and timed at 1M interactions in seconds. It is NOT a substitute for the
+real chain: the end-to-end tests run simulator -> sync -> build -> dashboard.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from mwdata.store.schema import create_all_sql
+
+
+def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2026, 5, 31), seed: float = 0.42,
+          conversations_per_user_day: float = 0.3, schema: str = "analytics") -> None:  # fmt: skip
+    """Write the store at `path` (replaced). Interactions ~= users * days * rate * 2.5."""
+    p = Path(path)
+    p.unlink(missing_ok=True)
+    Path(str(p) + ".wal").unlink(missing_ok=True)
+    con = duckdb.connect(str(p))
+    try:
+        con.execute("SELECT setseed(?)", [seed])
+        s = f'"{schema}"'
+        con.execute(f"CREATE SCHEMA {s}")
+        for stmt in create_all_sql():
+            con.execute(stmt)
+        con.execute(
+            f"""
+            CREATE TABLE {s}.hr AS
+            SELECT CAST(1000000 + i AS VARCHAR) AS user_id,
+                   ['Engineering','Sales','Finance','HR','Support'][1 + (i % 5)] AS department,
+                   ['Paris','New York','Tokyo','Toronto'][1 + ((i // 5) % 4)] AS location,
+                   ['Individual contributor','Manager','Executive'][1 + CAST(i % 7 = 0 AS INT) + CAST(i % 31 = 0 AS INT)] AS role,
+                   (i % 50 = 0) AS is_test_user,
+                   random() < 0.9 AS access_to_bot,
+                   CAST(random() * 4 AS INT) AS platform_pref
+            FROM range(?) t(i)
+            """,
+            [users],
+        )
+        con.execute(
+            f"""
+            CREATE TABLE {s}.moveworks__conversations_base AS
+            SELECT 'c' || row_number() OVER () AS conversation_id, h.user_id, h.department, h.location, h.role,
+                   h.is_test_user,
+                   CAST(? AS DATE) - CAST(d AS INT) + to_seconds(CAST(random() * 86000 AS BIGINT)) AS created_time,
+                   CASE WHEN random() < 0.8 THEN 'DM' WHEN random() < 0.5 THEN 'Notification'
+                        WHEN random() < 0.5 THEN 'Channel' ELSE 'Ticket' END AS route,
+                   ['IT','HR','OTHER','FINANCE','FACILITY'][1 + CAST(floor(random() * 5) AS INT)] AS primary_domain,
+                   ['slack','msteams','movewebchat','web'][1 + (h.platform_pref + CAST(random() < 0.2 AS INT)) % 4] AS platform,
+                   1 + CAST(floor(random() * 4) AS INT) AS user_interaction_count
+            FROM {s}.hr h, range(?) r(d)
+            WHERE random() < ?
+            """,
+            [end, days, conversations_per_user_day],
+        )
+        con.execute(
+            f"""
+            CREATE TABLE {s}.moveworks__journey AS
+            SELECT c.conversation_id || '-' || k AS interaction_id, c.conversation_id, c.user_id,
+                   c.created_time + to_seconds(k * 40) AS created_time, c.platform,
+                   CASE WHEN k = 0 OR random() < 0.6 THEN 'INTERACTION_TYPE_FREE_TEXT'
+                        ELSE 'INTERACTION_TYPE_BUTTON_CLICK' END AS interaction_type,
+                   CASE WHEN random() < 0.04 THEN 'file_ticket' WHEN random() < 0.02 THEN 'handoff'
+                        WHEN random() < 0.03 THEN 'feedback' ELSE NULL END AS label,
+                   'question ' || CAST(floor(random() * 1000) AS INT) AS content,
+                   c.primary_domain AS interaction_domain,
+                   ['password reset','vpn','laptop','payroll','benefits','expense','badge','wifi'][1 + CAST(floor(random() * 8) AS INT)] AS topic,
+                   c.primary_domain AS conversation_domain, c.route,
+                   CAST(floor(random() * 3) AS INT) AS plugins_served,
+                   0 AS plugins_used, 0 AS plugins_unsuccessful,
+                   CAST(floor(random() * 3) AS INT) AS cited_resources,
+                   'answer' AS bot_reply,
+                   FALSE AS is_escalated,
+                   CASE WHEN random() < 0.05 THEN 'HELPFUL' WHEN random() < 0.03 THEN 'UNHELPFUL' END AS feedback,
+                   random() < 0.005 AS is_csat_comment,
+                   c.department, c.location, c.role, c.is_test_user
+            FROM {s}.moveworks__conversations_base c, range(4) r(k)
+            WHERE k < c.user_interaction_count
+            """
+        )
+        con.execute(
+            f"""
+            UPDATE {s}.moveworks__journey SET
+              plugins_used = CASE WHEN plugins_served > 0 AND random() < 0.7 THEN 1 ELSE 0 END,
+              plugins_unsuccessful = CASE WHEN random() < 0.1 THEN 1 ELSE 0 END,
+              is_escalated = label IN ('file_ticket', 'handoff')
+            """
+        )
+        con.execute(
+            f"""
+            CREATE TABLE {s}.moveworks__plugin_calls AS
+            SELECT j.interaction_id || '-p' || k AS plugin_call_id, j.interaction_id, j.conversation_id, j.user_id,
+                   p.name AS plugin_name, p.name LIKE '% %' AS is_native,
+                   random() < 0.9 AS served, FALSE AS used,
+                   j.created_time, random() * 8 + CASE WHEN p.name = 'Update Approval Record' THEN 3600 ELSE 0 END
+                     AS latency_seconds,
+                   p.minutes AS minutes_saved,
+                   j.platform, j.route, j.conversation_domain, j.department, j.location, j.role, j.is_test_user
+            FROM {s}.moveworks__journey j, range(2) r(k),
+                 (SELECT * FROM (VALUES ('Enterprise Search', 0, 4.0), ('Create Ticket', 1, 10.0),
+                   ('Update Approval Record', 2, 6.0), ('reset_password_custom', 3, 15.0), ('Forms', 4, 8.0))
+                   v(name, slot, minutes)) p
+            WHERE k < j.plugins_served + j.plugins_unsuccessful
+              AND p.slot = (hash(j.interaction_id, k) % 5)
+            """
+        )
+        con.execute(f"UPDATE {s}.moveworks__plugin_calls SET used = served AND random() < 0.75")
+        con.execute(
+            f"""
+            CREATE TABLE {s}.moveworks__knowledge_resources AS
+            SELECT pc.plugin_call_id || '-r' || k AS plugin_resource_id, 'kb' || CAST(hash(pc.plugin_call_id, k) % 300 AS INT) AS resource_id,
+                   'Article ' || CAST(hash(pc.plugin_call_id, k) % 300 AS INT) AS article_name,
+                   'KB' || lpad(CAST(hash(pc.plugin_call_id, k) % 300 AS VARCHAR), 7, '0') AS external_resource_id,
+                   random() < 0.35 AS cited, pc.conversation_id, pc.created_time,
+                   random() < 0.03 AS conversation_unhelpful, random() < 0.05 AS conversation_ticket_filed,
+                   pc.platform, pc.route, pc.conversation_domain, pc.department, pc.location, pc.role, pc.is_test_user
+            FROM {s}.moveworks__plugin_calls pc, range(3) r(k)
+            WHERE pc.plugin_name = 'Enterprise Search' AND pc.served
+            """
+        )
+        con.execute(
+            f"""
+            CREATE TABLE {s}.moveworks__conversations AS
+            SELECT b.*, b.route IN ('Notification', 'Ticket') AND j.n IS NULL AS _unused,
+                   CASE WHEN b.route = 'Notification' THEN ['CONVERSATION_TYPE_COMMS_NOTIFICATION',
+                        'CONVERSATION_TYPE_TICKET_UPDATE_NOTIFICATION'][1 + CAST(random() < 0.5 AS INT)]
+                        WHEN b.route = 'Ticket' THEN 'CONVERSATION_TYPE_TICKET_INTERCEPTION' END AS conversation_type,
+                   (b.route NOT IN ('Notification') OR random() < 0.3) AS is_user_engaged,
+                   coalesce(j.escalated, FALSE) AS is_escalated,
+                   coalesce(j.used > 0 AND NOT j.escalated AND NOT j.unhelpful, FALSE) AS is_contained,
+                   coalesce(j.served, 0) AS plugins_served, coalesce(j.used, 0) AS plugins_used,
+                   CASE WHEN j.used > 0 AND b.route <> 'Notification' THEN random() * 30 END AS minutes_to_resolution
+            FROM {s}.moveworks__conversations_base b
+            LEFT JOIN (SELECT conversation_id, count(*) AS n, bool_or(is_escalated) AS escalated,
+                              bool_or(feedback = 'UNHELPFUL') AS unhelpful, sum(plugins_served) AS served,
+                              sum(plugins_used) AS used
+                       FROM {s}.moveworks__journey GROUP BY 1) j USING (conversation_id)
+            """
+        )
+        con.execute(f"ALTER TABLE {s}.moveworks__conversations DROP COLUMN _unused")
+        con.execute(f"DROP TABLE {s}.moveworks__conversations_base")
+        con.execute(
+            f"""
+            CREATE TABLE {s}.moveworks__user_daily AS
+            SELECT CAST(created_time AS DATE) AS date_day, user_id, count(*) AS user_interactions,
+                   count(DISTINCT conversation_id) AS conversations,
+                   any_value(department) AS department, any_value(location) AS location, any_value(role) AS role,
+                   bool_or(is_test_user) AS is_test_user
+            FROM {s}.moveworks__journey GROUP BY 1, 2
+            """
+        )
+        con.execute(
+            f"""
+            CREATE TABLE {s}.moveworks__adoption_by_segment AS
+            SELECT department, location, role, count(*) FILTER (WHERE NOT is_test_user) AS headcount,
+                   count(*) FILTER (WHERE access_to_bot AND NOT is_test_user) AS users_with_access
+            FROM {s}.hr GROUP BY 1, 2, 3
+            """
+        )
+        con.execute(f"DROP TABLE {s}.hr")
+        # Raw interactions (for the data-health page) mirror the journey's user rows plus one bot reply each.
+        con.execute(
+            """
+            INSERT INTO raw.interactions (id, conversation_id, user_id, actor, platform, type, detail,
+                                          created_time, last_updated_time, _record, _synced_at, _run_id)
+            SELECT interaction_id || a, conversation_id, user_id, CASE WHEN a = 'u' THEN 'user' ELSE 'bot' END,
+                   platform, interaction_type, '{}', created_time, created_time, '{}', now(), 'run-1'
+            FROM analytics.moveworks__journey, (VALUES ('u'), ('b')) v(a)
+            """.replace("analytics.", f"{s}.")
+        )
+        con.execute(
+            "CREATE SCHEMA mwdata; CREATE TABLE mwdata.sync_runs AS "
+            "SELECT 'run-1' AS run_id, now() AS started_at, now() AS finished_at, 'ok' AS status"
+        )
+    finally:
+        con.close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    build(sys.argv[1] if len(sys.argv) > 1 else "dashboard-bench.duckdb")

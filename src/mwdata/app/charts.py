@@ -1,0 +1,131 @@
+"""Altair charts shared by the dashboard and the report (the report renders them to PNG)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+WIDTH = 640
+HEIGHT = 220
+
+
+def _empty(title: str) -> alt.Chart:
+    return (
+        alt.Chart(pd.DataFrame({"text": ["no data for these filters"]}))
+        .mark_text(size=14, color="#888")
+        .encode(text="text:N")
+        .properties(title=title, width=WIDTH, height=60)
+    )
+
+
+def lines(
+    df: pd.DataFrame, x: str, ys: list[str], title: str, y_title: str = "", fmt: str = ",.0f"
+) -> alt.Chart:
+    """One line per column of `ys` over `x` (long format built here)."""
+    if df.empty:
+        return _empty(title)
+    long = df[[x, *ys]].melt(id_vars=[x], var_name="series", value_name="value")
+    return (
+        alt.Chart(long)
+        .mark_line(point=len(df) < 40)
+        .encode(
+            x=alt.X(f"{x}:T", title=None),
+            y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=fmt)),
+            color=alt.Color("series:N", title=None),
+            tooltip=[alt.Tooltip(f"{x}:T"), "series:N", alt.Tooltip("value:Q", format=fmt)],
+        )
+        .properties(title=title, width=WIDTH, height=HEIGHT)
+    )
+
+
+def stacked(df: pd.DataFrame, x: str, y: str, color: str, title: str) -> alt.Chart:
+    if df.empty:
+        return _empty(title)
+    return (
+        alt.Chart(df)
+        .mark_area()
+        .encode(
+            x=alt.X(f"{x}:T", title=None),
+            y=alt.Y(f"{y}:Q", stack="zero", title=None),
+            color=alt.Color(f"{color}:N", title=None),
+            tooltip=[f"{x}:T", f"{color}:N", f"{y}:Q"],
+        )
+        .properties(title=title, width=WIDTH, height=HEIGHT)
+    )
+
+
+def bars(
+    df: pd.DataFrame,
+    category: str,
+    value: str,
+    title: str,
+    fmt: str = ",.0f",
+    sort: str | None = "-x",
+    limit: int = 20,
+) -> alt.Chart:
+    """Horizontal bars, largest first."""
+    if df.empty:
+        return _empty(title)
+    d = df.head(limit)
+    return (
+        alt.Chart(d)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{category}:N", sort=sort, title=None),
+            x=alt.X(f"{value}:Q", title=None, axis=alt.Axis(format=fmt)),
+            tooltip=[f"{category}:N", alt.Tooltip(f"{value}:Q", format=fmt)],
+        )
+        .properties(title=title, width=WIDTH, height=max(60, 22 * len(d)))
+    )
+
+
+def grouped_bars(df: pd.DataFrame, category: str, values: list[str], title: str) -> alt.Chart:
+    if df.empty:
+        return _empty(title)
+    long = df[[category, *values]].melt(id_vars=[category], var_name="measure", value_name="value")
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{category}:N", title=None),
+            x=alt.X("value:Q", title=None),
+            yOffset="measure:N",
+            color=alt.Color("measure:N", title=None),
+            tooltip=[f"{category}:N", "measure:N", "value:Q"],
+        )
+        .properties(title=title, width=WIDTH, height=max(80, 14 * len(long)))
+    )
+
+
+def funnel(df: pd.DataFrame, title: str = "Conversation funnel") -> alt.Chart:
+    if df.empty:
+        return _empty(title)
+    base = alt.Chart(df).encode(
+        y=alt.Y("stage:N", sort=alt.SortField("step"), title=None),
+        x=alt.X("conversations:Q", title=None),
+    )
+    return (
+        base.mark_bar()
+        + base.mark_text(align="left", dx=4).encode(text=alt.Text("conversations:Q", format=","))
+    ).properties(title=title, width=WIDTH, height=180)
+
+
+def heatmap(df: pd.DataFrame, title: str = "Weekly cohort retention") -> alt.Chart:
+    if df.empty:
+        return _empty(title)
+    return (
+        alt.Chart(df)
+        .mark_rect()
+        .encode(
+            x=alt.X("weeks_since:O", title="weeks since first activity"),
+            y=alt.Y("cohort:O", timeUnit="yearmonthdate", title="cohort (first week)"),
+            color=alt.Color("retention:Q", scale=alt.Scale(domain=[0, 1]), legend=alt.Legend(format="%")),
+            tooltip=[
+                alt.Tooltip("cohort:T"),
+                "weeks_since:O",
+                "users:Q",
+                alt.Tooltip("retention:Q", format=".0%"),
+            ],
+        )
+        .properties(title=title, width=WIDTH, height=HEIGHT)
+    )

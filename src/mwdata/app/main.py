@@ -1,0 +1,27 @@
+"""Streamlit entry point of the mwdata dashboard (`mwdata dashboard` runs `streamlit run` on this file).
+
+The global filters are drawn here, before the selected page runs, so they persist across pages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from mwdata.app import ui
+from mwdata.app.views import PAGES
+
+st.set_page_config(page_title="mwdata dashboard", page_icon=":material/insights:", layout="wide")
+
+HERE = Path(__file__).parent
+ctx = ui.init()
+if ctx is None:
+    st.stop()
+else:
+    pages = [
+        st.Page(str(HERE / "screens" / f"{key}.py"), title=title, icon=icon, default=(key == "overview"))
+        for key, (title, icon, _) in PAGES.items()
+        if key != "journey" or ctx.show_pii
+    ]
+    st.navigation(pages).run()

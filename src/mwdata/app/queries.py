@@ -1,0 +1,504 @@
+"""Every query the dashboard and the report run, one function per page (no Streamlit here).
+
+Each page function takes the store, the filters and the marts' schema and returns named DataFrames;
+the Streamlit pages draw them, the report renders some of them, the benchmark times all of them.
+Filters always travel as bound parameters (`Filters.where`). The mart columns read here are listed
+in docs/dashboard.md ("What the dashboard reads").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from mwdata.app.db import Store
+from mwdata.app.filters import Filters
+
+Frames = dict[str, pd.DataFrame]
+PageQuery = Callable[[Store, Filters, str], Frames]
+
+# Filter dimension -> column, per mart that carries the dimension.
+JOURNEY_DIMS: Mapping[str, str | None] = {
+    "department": "department",
+    "location": "location",
+    "role": "role",
+    "platform": "platform",
+    "route": "route",
+    "domain": "conversation_domain",
+}
+CONVERSATION_DIMS: Mapping[str, str | None] = {
+    "department": "department",
+    "location": "location",
+    "role": "role",
+    "platform": "platform",
+    "route": "route",
+    "domain": "primary_domain",
+}
+USER_DAILY_DIMS: Mapping[str, str | None] = {
+    "department": "department",
+    "location": "location",
+    "role": "role",
+    "platform": None,
+    "route": None,
+    "domain": None,
+}
+PLUGIN_DIMS: Mapping[str, str | None] = {
+    "department": "department",
+    "location": "location",
+    "role": "role",
+    "platform": "platform",
+    "route": "route",
+    "domain": "conversation_domain",
+}
+
+
+def _t(schema: str, mart: str) -> str:
+    return f'"{schema}"."moveworks__{mart}"'
+
+
+def _where(
+    f: Filters, dims: Mapping[str, str | None], date_col: str | None = "created_time"
+) -> tuple[str, list[Any]]:
+    return f.where(dims, date_col, "is_test_user")
+
+
+def unsupported(page: str, f: Filters) -> list[str]:
+    """Active filter dimensions a page cannot apply."""
+    return f.unsupported(PAGE_DIMS.get(page, JOURNEY_DIMS))
+
+
+# -- helpers used by the sidebar ------------------------------------------------------------------
+def date_bounds(store: Store, schema: str) -> tuple[date, date] | None:
+    df = store.query(
+        f"SELECT CAST(min(created_time) AS DATE) AS lo, CAST(max(created_time) AS DATE) AS hi "
+        f"FROM {_t(schema, 'journey')}"
+    )
+    if df.empty or pd.isna(df["lo"].iloc[0]):
+        return None
+    return (pd.Timestamp(df["lo"].iloc[0]).date(), pd.Timestamp(df["hi"].iloc[0]).date())
+
+
+def filter_options(store: Store, schema: str) -> dict[str, list[str]]:
+    """Distinct values of each filter dimension (from the journey mart, which carries them all)."""
+    out: dict[str, list[str]] = {}
+    for dim, col in JOURNEY_DIMS.items():
+        if col is None:
+            continue
+        df = store.query(
+            f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v FROM {_t(schema, 'journey')} "
+            f"WHERE {col} IS NOT NULL ORDER BY 1 LIMIT 500"
+        )
+        out[dim] = [str(v) for v in df["v"]]
+    return out
+
+
+# -- pages ----------------------------------------------------------------------------------------
+def kpis(store: Store, f: Filters, schema: str) -> pd.DataFrame:
+    """The headline numbers of one period (one row)."""
+    wj, pj = _where(f, JOURNEY_DIMS)
+    wc, pc = _where(f, CONVERSATION_DIMS)
+    return store.query(
+        f"""
+        WITH j AS (
+          SELECT count(DISTINCT user_id) AS active_users, count(*) AS user_interactions,
+                 count(*) FILTER (WHERE feedback = 'HELPFUL') AS helpful,
+                 count(*) FILTER (WHERE feedback IN ('HELPFUL', 'UNHELPFUL')) AS feedback_total
+          FROM {_t(schema, "journey")} WHERE {wj}
+        ), c AS (
+          SELECT count(*) AS conversations,
+                 count(*) FILTER (WHERE is_user_engaged) AS engaged_conversations,
+                 count(*) FILTER (WHERE is_user_engaged AND is_escalated) AS escalated_conversations,
+                 count(*) FILTER (WHERE is_user_engaged AND route = 'DM') AS engaged_dm_conversations,
+                 count(*) FILTER (WHERE is_user_engaged AND route = 'DM' AND is_contained) AS contained_conversations
+          FROM {_t(schema, "conversations")} WHERE {wc}
+        )
+        SELECT j.*, c.*,
+               c.contained_conversations / nullif(c.engaged_dm_conversations, 0) AS containment_rate,
+               c.escalated_conversations / nullif(c.engaged_conversations, 0) AS escalation_rate,
+               j.helpful / nullif(j.feedback_total, 0) AS helpful_rate
+        FROM j, c
+        """,
+        pj + pc,
+    )
+
+
+def overview(store: Store, f: Filters, schema: str) -> Frames:
+    wj, pj = _where(f, JOURNEY_DIMS)
+    wc, pc = _where(f, CONVERSATION_DIMS)
+    trend = store.query(
+        f"""
+        WITH u AS (
+          SELECT CAST(created_time AS DATE) AS day, count(DISTINCT user_id) AS active_users,
+                 count(*) AS user_interactions
+          FROM {_t(schema, "journey")} WHERE {wj} GROUP BY 1
+        ), c AS (
+          SELECT CAST(created_time AS DATE) AS day, count(*) AS conversations,
+                 count(*) FILTER (WHERE is_user_engaged AND is_escalated) AS escalated_conversations
+          FROM {_t(schema, "conversations")} WHERE {wc} GROUP BY 1
+        )
+        SELECT coalesce(u.day, c.day) AS day, coalesce(active_users, 0) AS active_users,
+               coalesce(user_interactions, 0) AS user_interactions, coalesce(conversations, 0) AS conversations,
+               coalesce(escalated_conversations, 0) AS escalated_conversations
+        FROM u FULL JOIN c ON u.day = c.day ORDER BY 1
+        """,
+        pj + pc,
+    )
+    return {"kpis": kpis(store, f, schema), "previous": kpis(store, f.previous(), schema), "trend": trend}
+
+
+def adoption(store: Store, f: Filters, schema: str) -> Frames:
+    w, p = _where(f, USER_DAILY_DIMS, date_col=None)
+    ud = _t(schema, "user_daily")
+    # DAU/WAU/MAU per day: distinct users active that day / in the trailing 7 / 30 days.
+    active = store.query(
+        f"""
+        WITH base AS (SELECT DISTINCT date_day, user_id FROM {ud} WHERE {w}),
+        days AS (SELECT DISTINCT date_day FROM base WHERE date_day BETWEEN ? AND ?)
+        SELECT d.date_day AS day,
+               count(DISTINCT b.user_id) FILTER (WHERE b.date_day = d.date_day) AS dau,
+               count(DISTINCT b.user_id) FILTER (WHERE b.date_day > d.date_day - 7) AS wau,
+               count(DISTINCT b.user_id) AS mau
+        FROM days d JOIN base b ON b.date_day BETWEEN d.date_day - 29 AND d.date_day
+        GROUP BY 1 ORDER BY 1
+        """,
+        p + [f.start, f.end],
+    )
+    new_returning = store.query(
+        f"""
+        WITH firsts AS (SELECT user_id, min(date_day) AS first_day FROM {ud} WHERE {w} GROUP BY 1)
+        SELECT date_trunc('week', u.date_day) AS week,
+               count(DISTINCT u.user_id) FILTER (WHERE date_trunc('week', fi.first_day) = date_trunc('week', u.date_day)) AS new_users,
+               count(DISTINCT u.user_id) FILTER (WHERE date_trunc('week', fi.first_day) < date_trunc('week', u.date_day)) AS returning_users
+        FROM {ud} u JOIN firsts fi USING (user_id)
+        WHERE {w} AND u.date_day BETWEEN ? AND ?
+        GROUP BY 1 ORDER BY 1
+        """,
+        p + p + [f.start, f.end],
+    )
+    cohorts = store.query(
+        f"""
+        WITH base AS (SELECT DISTINCT date_trunc('week', date_day) AS week, user_id FROM {ud} WHERE {w}),
+        firsts AS (SELECT user_id, min(week) AS cohort FROM base GROUP BY 1)
+        SELECT fi.cohort, CAST(datediff('week', fi.cohort, b.week) AS INTEGER) AS weeks_since,
+               count(DISTINCT b.user_id) AS users,
+               count(DISTINCT b.user_id) / max(count(DISTINCT b.user_id)) OVER (PARTITION BY fi.cohort) AS retention
+        FROM base b JOIN firsts fi USING (user_id)
+        WHERE fi.cohort BETWEEN date_trunc('week', CAST(? AS DATE)) AND ?
+        GROUP BY 1, 2 ORDER BY 1, 2
+        """,
+        p + [f.start, f.end],
+    )
+    return {"active": active, "new_returning": new_returning, "cohorts": cohorts}
+
+
+def channels(store: Store, f: Filters, schema: str) -> Frames:
+    w, p = _where(f, JOURNEY_DIMS)
+    j = _t(schema, "journey")
+    by_platform = store.query(
+        f"""
+        SELECT platform, count(DISTINCT user_id) AS active_users, count(*) AS user_interactions,
+               count(DISTINCT conversation_id) AS conversations,
+               count(*) / sum(count(*)) OVER () AS interaction_share
+        FROM {j} WHERE {w} GROUP BY 1 ORDER BY user_interactions DESC
+        """,
+        p,
+    )
+    trend = store.query(
+        f"""
+        SELECT CAST(created_time AS DATE) AS day, platform, count(*) AS user_interactions
+        FROM {j} WHERE {w} GROUP BY 1, 2 ORDER BY 1, 2
+        """,
+        p,
+    )
+    return {"by_platform": by_platform, "trend": trend}
+
+
+def segments(store: Store, f: Filters, schema: str) -> Frames:
+    w, p = _where(f, JOURNEY_DIMS)
+    seg = _t(schema, "adoption_by_segment")
+    active = store.query(
+        f"""
+        SELECT coalesce(department, '(unknown)') AS department, coalesce(location, '(unknown)') AS location,
+               coalesce(role, '(unknown)') AS role, count(DISTINCT user_id) AS active_users,
+               count(*) AS user_interactions
+        FROM {_t(schema, "journey")} WHERE {w} GROUP BY 1, 2, 3
+        """,
+        p,
+    )
+    headcount = store.query(
+        f"SELECT coalesce(department, '(unknown)') AS department, coalesce(location, '(unknown)') AS location, "
+        f"coalesce(role, '(unknown)') AS role, sum(headcount) AS headcount, "
+        f"sum(users_with_access) AS users_with_access FROM {seg} GROUP BY 1, 2, 3"
+    )
+    by: Frames = {}
+    for dim in ("department", "location", "role"):
+        a = active.groupby(dim, as_index=False)[["active_users", "user_interactions"]].sum()
+        h = headcount.groupby(dim, as_index=False)[["headcount", "users_with_access"]].sum()
+        m = h.merge(a, on=dim, how="outer").fillna(0)
+        m["adoption_rate"] = m["active_users"] / m["headcount"].where(m["headcount"] > 0)
+        by[f"by_{dim}"] = m.sort_values("active_users", ascending=False).reset_index(drop=True)
+    return by
+
+
+def outcomes(store: Store, f: Filters, schema: str) -> Frames:
+    w, p = _where(f, CONVERSATION_DIMS)
+    c = _t(schema, "conversations")
+    funnel = store.query(
+        f"""
+        SELECT * FROM (VALUES (1, 'Conversations'), (2, 'User-engaged'), (3, 'Plugin served'),
+                              (4, 'Plugin used'), (5, 'Contained (DM)')) AS s(step, stage)
+        JOIN (
+          SELECT count(*) AS s1, count(*) FILTER (WHERE is_user_engaged) AS s2,
+                 count(*) FILTER (WHERE is_user_engaged AND plugins_served > 0) AS s3,
+                 count(*) FILTER (WHERE is_user_engaged AND plugins_used > 0) AS s4,
+                 count(*) FILTER (WHERE is_user_engaged AND route = 'DM' AND is_contained) AS s5
+          FROM {c} WHERE {w}
+        ) ON TRUE
+        """,
+        p,
+    )
+    funnel["conversations"] = [funnel.loc[i, f"s{int(funnel.loc[i, 'step'])}"] for i in funnel.index]
+    funnel = funnel[["step", "stage", "conversations"]].sort_values("step").reset_index(drop=True)
+    trend = store.query(
+        f"""
+        SELECT date_trunc('week', created_time)::DATE AS week,
+               count(*) FILTER (WHERE is_user_engaged AND route = 'DM' AND is_contained)
+                 / nullif(count(*) FILTER (WHERE is_user_engaged AND route = 'DM'), 0) AS containment_rate,
+               count(*) FILTER (WHERE is_user_engaged AND is_escalated)
+                 / nullif(count(*) FILTER (WHERE is_user_engaged), 0) AS escalation_rate
+        FROM {c} WHERE {w} GROUP BY 1 ORDER BY 1
+        """,
+        p,
+    )
+    by_route = store.query(
+        f"""
+        SELECT route, coalesce(primary_domain, '(none)') AS domain, count(*) AS conversations,
+               count(*) FILTER (WHERE is_user_engaged) AS engaged,
+               count(*) FILTER (WHERE is_user_engaged AND is_escalated) AS escalated
+        FROM {c} WHERE {w} GROUP BY 1, 2 ORDER BY conversations DESC
+        """,
+        p,
+    )
+    by_type = store.query(
+        f"""
+        SELECT conversation_type, count(*) AS conversations, count(*) FILTER (WHERE is_user_engaged) AS engaged
+        FROM {c} WHERE {w} AND conversation_type IS NOT NULL GROUP BY 1 ORDER BY 2 DESC
+        """,
+        p,
+    )
+    return {"funnel": funnel, "trend": trend, "by_route": by_route, "by_type": by_type}
+
+
+def plugins(store: Store, f: Filters, schema: str) -> Frames:
+    w, p = _where(f, PLUGIN_DIMS)
+    table = store.query(
+        f"""
+        SELECT plugin_name, any_value(is_native) AS is_native, count(*) AS calls,
+               count(*) FILTER (WHERE served) AS served, count(*) FILTER (WHERE used) AS used,
+               count(*) FILTER (WHERE NOT served) AS unsuccessful,
+               count(*) FILTER (WHERE served) / count(*) AS served_rate,
+               count(*) FILTER (WHERE used) / nullif(count(*) FILTER (WHERE served), 0) AS used_rate,
+               median(latency_seconds) AS latency_p50_s, quantile_cont(latency_seconds, 0.9) AS latency_p90_s
+        FROM {_t(schema, "plugin_calls")} WHERE {w}
+        GROUP BY 1 ORDER BY calls DESC
+        """,
+        p,
+    )
+    trend = store.query(
+        f"""
+        SELECT CAST(created_time AS DATE) AS day, count(*) FILTER (WHERE served) AS served,
+               count(*) FILTER (WHERE used) AS used, count(*) FILTER (WHERE NOT served) AS unsuccessful
+        FROM {_t(schema, "plugin_calls")} WHERE {w} GROUP BY 1 ORDER BY 1
+        """,
+        p,
+    )
+    return {"plugins": table, "trend": trend}
+
+
+def knowledge(store: Store, f: Filters, schema: str) -> Frames:
+    w, p = _where(f, PLUGIN_DIMS)
+    r = _t(schema, "knowledge_resources")
+    articles = store.query(
+        f"""
+        SELECT resource_id, any_value(article_name) AS article, any_value(external_resource_id) AS external_id,
+               count(*) AS times_served, count(*) FILTER (WHERE cited) AS times_cited,
+               count(DISTINCT conversation_id) AS conversations,
+               count(DISTINCT conversation_id) FILTER (WHERE conversation_unhelpful) AS unhelpful_conversations,
+               count(DISTINCT conversation_id) FILTER (WHERE conversation_ticket_filed) AS ticket_conversations,
+               count(*) FILTER (WHERE cited) / count(*) AS citation_rate
+        FROM {r} WHERE {w} GROUP BY 1
+        """,
+        p,
+    )
+    top = (
+        articles.sort_values(["times_cited", "times_served"], ascending=False).head(25).reset_index(drop=True)
+    )
+    not_cited = (
+        articles[articles["times_cited"] == 0]
+        .sort_values("times_served", ascending=False)
+        .head(25)
+        .reset_index(drop=True)
+    )
+    totals = pd.DataFrame(
+        {
+            "resources_served": [int(articles["times_served"].sum())],
+            "resources_cited": [int(articles["times_cited"].sum())],
+        }
+    )
+    totals["citation_rate"] = totals["resources_cited"] / totals["resources_served"].where(
+        totals["resources_served"] > 0
+    )
+    return {"top_articles": top, "served_not_cited": not_cited, "totals": totals}
+
+
+def gaps(store: Store, f: Filters, schema: str) -> Frames:
+    w, p = _where(f, JOURNEY_DIMS)
+    table = store.query(
+        f"""
+        SELECT coalesce(topic, '(no topic)') AS topic, coalesce(interaction_domain, '(none)') AS domain,
+               count(*) AS volume,
+               count(*) FILTER (WHERE cited_resources = 0) AS without_citation,
+               count(*) FILTER (WHERE feedback = 'UNHELPFUL') AS unhelpful,
+               count(*) FILTER (WHERE is_escalated) AS escalated,
+               (count(*) FILTER (WHERE cited_resources = 0 OR feedback = 'UNHELPFUL' OR is_escalated)) / count(*)
+                 AS failure_rate,
+               count(*) FILTER (WHERE cited_resources = 0 OR feedback = 'UNHELPFUL' OR is_escalated) AS gap_score
+        FROM {_t(schema, "journey")} WHERE {w} AND interaction_type = 'INTERACTION_TYPE_FREE_TEXT'
+        GROUP BY 1, 2 ORDER BY gap_score DESC, volume DESC LIMIT 50
+        """,
+        p,
+    )
+    return {"gaps": table}
+
+
+def feedback(store: Store, f: Filters, schema: str) -> Frames:
+    w, p = _where(f, JOURNEY_DIMS)
+    j = _t(schema, "journey")
+    trend = store.query(
+        f"""
+        SELECT date_trunc('week', created_time)::DATE AS week,
+               count(*) FILTER (WHERE feedback = 'HELPFUL') AS helpful,
+               count(*) FILTER (WHERE feedback = 'UNHELPFUL') AS unhelpful
+        FROM {j} WHERE {w} AND feedback IS NOT NULL GROUP BY 1 ORDER BY 1
+        """,
+        p,
+    )
+    comments = store.query(
+        f"""
+        SELECT created_time, platform, department, content AS comment
+        FROM {j} WHERE {w} AND is_csat_comment ORDER BY created_time DESC LIMIT 200
+        """,
+        p,
+    )
+    return {"trend": trend, "comments": comments}
+
+
+def efficiency(store: Store, f: Filters, schema: str) -> Frames:
+    wc, pc = _where(f, CONVERSATION_DIMS)
+    wp, pp = _where(f, PLUGIN_DIMS)
+    ttr = store.query(
+        f"""
+        SELECT date_trunc('week', created_time)::DATE AS week, count(minutes_to_resolution) AS resolved,
+               median(minutes_to_resolution) AS ttr_p50_min, quantile_cont(minutes_to_resolution, 0.9) AS ttr_p90_min
+        FROM {_t(schema, "conversations")}
+        WHERE {wc} AND minutes_to_resolution IS NOT NULL AND minutes_to_resolution <= 1440
+        GROUP BY 1 ORDER BY 1
+        """,
+        pc,
+    )
+    saved = store.query(
+        f"""
+        SELECT plugin_name, count(*) FILTER (WHERE used) AS used_calls,
+               sum(CASE WHEN used THEN minutes_saved ELSE 0 END) AS minutes_saved
+        FROM {_t(schema, "plugin_calls")} WHERE {wp} GROUP BY 1 HAVING count(*) FILTER (WHERE used) > 0
+        ORDER BY minutes_saved DESC
+        """,
+        pp,
+    )
+    return {"ttr": ttr, "time_saved": saved}
+
+
+def journey_list(store: Store, f: Filters, schema: str) -> Frames:
+    w, p = _where(f, CONVERSATION_DIMS)
+    return {
+        "conversations": store.query(
+            f"""
+            SELECT conversation_id, created_time, route, primary_domain, platform, user_interaction_count,
+                   is_escalated, is_contained
+            FROM {_t(schema, "conversations")} WHERE {w} AND is_user_engaged
+            ORDER BY created_time DESC LIMIT 200
+            """,
+            p,
+        )
+    }
+
+
+def journey_replay(store: Store, schema: str, conversation_id: str) -> pd.DataFrame:
+    """Every user turn of one conversation, with the bot's reply and the plugins involved."""
+    return store.query(
+        f"""
+        SELECT created_time, interaction_type, label, content, bot_reply, plugins_served, plugins_used,
+               plugins_unsuccessful, cited_resources, feedback, is_escalated
+        FROM {_t(schema, "journey")} WHERE conversation_id = ? ORDER BY created_time
+        """,
+        [conversation_id],
+    )
+
+
+def health(store: Store, f: Filters, schema: str) -> Frames:
+    """Sync runs, freshness, data-quality results and retention risk (the `mwdata` schema + marts)."""
+    out: Frames = {}
+    out["freshness"] = store.query(
+        "SELECT entity, max(last_updated_time) AS newest_record, max(_synced_at) AS last_synced, count(*) AS rows "
+        "FROM (" + " UNION ALL ".join(
+            f"SELECT '{t}' AS entity, last_updated_time, _synced_at FROM raw.\"{t}\""
+            for t in ("conversations", "interactions", "plugin_calls", "plugin_resources", "users")
+        ) + ") GROUP BY 1 ORDER BY 1"
+    )  # fmt: skip
+    if store.has_table("mwdata", "sync_runs"):
+        out["sync_runs"] = store.query("SELECT * FROM mwdata.sync_runs ORDER BY 1 DESC LIMIT 50")
+    else:
+        out["sync_runs"] = pd.DataFrame()
+    if store.has_table("mwdata", "check_results"):
+        out["checks"] = store.query("SELECT * FROM mwdata.check_results ORDER BY 1 DESC LIMIT 200")
+    else:
+        out["checks"] = pd.DataFrame()
+    out["daily_rows"] = store.query(
+        "SELECT CAST(created_time AS DATE) AS day, count(*) AS interactions FROM raw.interactions "
+        "WHERE CAST(created_time AS DATE) BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
+        [f.start, f.end],
+    )
+    return out
+
+
+PAGES: dict[str, PageQuery] = {
+    "overview": overview,
+    "adoption": adoption,
+    "channels": channels,
+    "segments": segments,
+    "outcomes": outcomes,
+    "plugins": plugins,
+    "knowledge": knowledge,
+    "gaps": gaps,
+    "feedback": feedback,
+    "efficiency": efficiency,
+    "journey": journey_list,
+    "health": health,
+}
+PAGE_DIMS: dict[str, Mapping[str, str | None]] = {
+    "overview": JOURNEY_DIMS,
+    "adoption": USER_DAILY_DIMS,
+    "channels": JOURNEY_DIMS,
+    "segments": JOURNEY_DIMS,
+    "outcomes": CONVERSATION_DIMS,
+    "plugins": PLUGIN_DIMS,
+    "knowledge": PLUGIN_DIMS,
+    "gaps": JOURNEY_DIMS,
+    "feedback": JOURNEY_DIMS,
+    "efficiency": CONVERSATION_DIMS,
+    "journey": CONVERSATION_DIMS,
+    "health": {},
+}

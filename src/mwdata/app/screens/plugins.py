@@ -1,0 +1,5 @@
+"""Dashboard page: plugins (drawn by mwdata.app.views)."""
+
+from mwdata.app.views import render
+
+render("plugins")

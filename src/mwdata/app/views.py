@@ -1,0 +1,283 @@
+"""One function per dashboard page: run the page's queries (mwdata.app.queries) and draw them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from mwdata.app import charts, queries, ui
+from mwdata.app.ui import Ctx
+
+
+def _v(df: pd.DataFrame, col: str) -> float | None:
+    if df.empty or col not in df:
+        return None
+    v = df[col].iloc[0]
+    return None if pd.isna(v) else float(v)
+
+
+def _has(x: object) -> bool:
+    """Truthiness that treats SQL NULL (pandas NA/NaN/None) as false."""
+    return x is not None and not bool(pd.isna(x)) and bool(x)  # type: ignore[arg-type]
+
+
+def _header(ctx: Ctx, title: str, page: str) -> None:
+    st.title(title)
+    f = ctx.filters
+    st.caption(
+        f"{f.start:%Y-%m-%d} – {f.end:%Y-%m-%d} ({f.days} days), compared with the previous {f.days} days"
+    )
+    ui.note_unsupported(queries.unsupported(page, f))
+
+
+def overview(ctx: Ctx) -> None:
+    _header(ctx, "Executive overview", "overview")
+    d = ctx.run("overview")
+    k, p = d["kpis"], d["previous"]
+    cols = st.columns(6)
+    ui.tile(cols[0], "active_users", _v(k, "active_users"), _v(p, "active_users"))
+    ui.tile(cols[1], "conversations", _v(k, "conversations"), _v(p, "conversations"))
+    ui.tile(cols[2], "interactions", _v(k, "user_interactions"), _v(p, "user_interactions"))
+    ui.tile(cols[3], "containment_rate", _v(k, "containment_rate"), _v(p, "containment_rate"), "{:.1%}")
+    ui.tile(cols[4], "escalation_rate", _v(k, "escalation_rate"), _v(p, "escalation_rate"), "{:.1%}")
+    ui.tile(cols[5], "helpful_rate", _v(k, "helpful_rate"), _v(p, "helpful_rate"), "{:.1%}")
+    ui.chart(charts.lines(d["trend"], "day", ["active_users", "conversations"], "Daily activity"))
+    ui.chart(charts.lines(d["trend"], "day", ["escalated_conversations"], "Escalated conversations per day"))
+    ui.define(
+        "active_users", "conversations", "interactions", "containment_rate", "escalation_rate", "helpful_rate"
+    )
+
+
+def adoption(ctx: Ctx) -> None:
+    _header(ctx, "Adoption & engagement", "adoption")
+    d = ctx.run("adoption")
+    a = d["active"]
+    if not a.empty:
+        last = a.iloc[-1]
+        c = st.columns(3)
+        c[0].metric("DAU (last day)", f"{int(last['dau']):,}", help=ui.definition("dau_wau_mau").text)
+        c[1].metric("WAU (last day)", f"{int(last['wau']):,}", help=ui.definition("dau_wau_mau").text)
+        c[2].metric(
+            "Stickiness DAU ÷ MAU",
+            f"{(last['dau'] / last['mau']) if last['mau'] else 0:.1%}",
+            help=ui.definition("dau_wau_mau").text,
+        )
+    ui.chart(charts.lines(a, "day", ["dau", "wau", "mau"], "Daily, weekly and monthly active users"))
+    nr = d["new_returning"]
+    if not nr.empty:
+        long = nr.melt(id_vars=["week"], var_name="kind", value_name="users")
+        ui.chart(charts.stacked(long, "week", "users", "kind", "New vs returning users per week"))
+    ui.chart(charts.heatmap(d["cohorts"]))
+    ui.define("dau_wau_mau", "new_users", "retained_users")
+
+
+def channels(ctx: Ctx) -> None:
+    _header(ctx, "Channels", "channels")
+    d = ctx.run("channels")
+    ui.chart(
+        charts.grouped_bars(d["by_platform"], "platform", ["active_users", "conversations"], "By platform")
+    )
+    ui.chart(
+        charts.stacked(d["trend"], "day", "user_interactions", "platform", "Interactions per day by platform")
+    )
+    ui.table(d["by_platform"])
+    ui.define("channel_adoption", "active_users")
+
+
+def segments(ctx: Ctx) -> None:
+    _header(ctx, "Segments", "segments")
+    st.caption("Department, location and role come from the HR extract joined on the user.")
+    d = ctx.run("segments")
+    tabs = st.tabs(["Department", "Location", "Role"])
+    for tab, dim in zip(tabs, ("department", "location", "role"), strict=True):
+        with tab:
+            df = d[f"by_{dim}"]
+            ui.chart(charts.bars(df, dim, "adoption_rate", f"Adoption by {dim}", fmt=".0%"))
+            ui.table(df)
+    ui.define("segment_adoption")
+
+
+def outcomes(ctx: Ctx) -> None:
+    _header(ctx, "Conversations & outcomes", "outcomes")
+    d = ctx.run("outcomes")
+    ui.chart(charts.funnel(d["funnel"]))
+    ui.chart(
+        charts.lines(
+            d["trend"],
+            "week",
+            ["containment_rate", "escalation_rate"],
+            "Containment vs escalation",
+            fmt=".0%",
+        )
+    )
+    st.subheader("By route and domain")
+    ui.table(d["by_route"])
+    st.subheader("System events by type")
+    ui.table(d["by_type"])
+    ui.define("conversations", "containment_rate", "escalation_rate")
+
+
+def plugins(ctx: Ctx) -> None:
+    _header(ctx, "Plugins", "plugins")
+    d = ctx.run("plugins")
+    ui.chart(
+        charts.grouped_bars(d["plugins"], "plugin_name", ["served", "used", "unsuccessful"], "Plugin calls")
+    )
+    ui.chart(charts.lines(d["trend"], "day", ["served", "used", "unsuccessful"], "Plugin calls per day"))
+    st.subheader("Per plugin (latency in seconds; approval plugins include human waits)")
+    ui.table(d["plugins"])
+    ui.define("plugin_served_rate", "plugin_used_rate", "plugin_latency")
+
+
+def knowledge(ctx: Ctx) -> None:
+    _header(ctx, "Knowledge", "knowledge")
+    d = ctx.run("knowledge")
+    t = d["totals"]
+    c = st.columns(3)
+    ui.tile(c[0], "citation_rate", _v(t, "citation_rate"), None, "{:.1%}")
+    c[1].metric("Resources served", f"{int(_v(t, 'resources_served') or 0):,}")
+    c[2].metric("Resources cited", f"{int(_v(t, 'resources_cited') or 0):,}")
+    ui.chart(charts.bars(d["top_articles"], "article", "times_cited", "Most cited articles"))
+    st.subheader("Most cited articles")
+    ui.table(d["top_articles"])
+    st.subheader("Served but never cited")
+    ui.table(d["served_not_cited"])
+    ui.define("citation_rate", "served_not_cited_rate")
+
+
+def gaps(ctx: Ctx) -> None:
+    _header(ctx, "Knowledge gaps", "gaps")
+    d = ctx.run("gaps")
+    ui.chart(charts.bars(d["gaps"], "topic", "gap_score", "Topics by unanswered volume"))
+    ui.table(d["gaps"])
+    ui.define("knowledge_gaps")
+
+
+def feedback(ctx: Ctx) -> None:
+    _header(ctx, "Feedback & CSAT", "feedback")
+    d = ctx.run("feedback")
+    ui.chart(charts.lines(d["trend"], "week", ["helpful", "unhelpful"], "Feedback per week"))
+    st.subheader("CSAT comments")
+    if ctx.show_pii:
+        ui.table(d["comments"])
+    else:
+        st.info(f"{len(d['comments'])} comment(s); their text is hidden because PII display is off.")
+    ui.define("helpful_rate")
+
+
+def efficiency(ctx: Ctx) -> None:
+    _header(ctx, "Efficiency", "efficiency")
+    d = ctx.run("efficiency")
+    saved = d["time_saved"]
+    ttr = d["ttr"]
+    c = st.columns(2)
+    ui.tile(
+        c[0],
+        "time_saved",
+        float(saved["minutes_saved"].sum() / 60) if not saved.empty else None,
+        None,
+        "{:,.0f} h",
+    )
+    ui.tile(
+        c[1],
+        "time_to_resolution",
+        float(ttr["ttr_p50_min"].median()) if not ttr.empty else None,
+        None,
+        "{:,.1f} min",
+    )
+    ui.chart(
+        charts.lines(
+            ttr, "week", ["ttr_p50_min", "ttr_p90_min"], "Time to resolution (proxy), minutes", fmt=",.1f"
+        )
+    )
+    ui.chart(charts.bars(saved, "plugin_name", "minutes_saved", "Minutes saved by plugin"))
+    ui.table(saved)
+    ui.define("time_to_resolution", "time_saved")
+
+
+def journey(ctx: Ctx) -> None:
+    _header(ctx, "Journey explorer", "journey")
+    if not ctx.show_pii:
+        st.warning("The journey explorer is hidden because PII display is off.")
+        return
+    convs = ctx.run("journey")["conversations"]
+    if convs.empty:
+        st.info("No user-engaged conversation for these filters.")
+        return
+    ids = [str(x) for x in convs["conversation_id"]]
+    picked = st.selectbox("Conversation (most recent first)", ids, key="journey_conversation")
+    row = convs[convs["conversation_id"] == picked].iloc[0]
+    st.caption(
+        f"{row['created_time']} · route {row['route']} · domain {row['primary_domain']} · platform {row['platform']}"
+    )
+    turns = queries.journey_replay(ctx.store, ctx.schema, str(picked))
+    for _, t in turns.iterrows():
+        with st.chat_message("user"):
+            st.markdown(f"**{t['interaction_type']}** {t['content'] if _has(t['content']) else ''}")
+            if _has(t["label"]):
+                st.caption(f"label: {t['label']}")
+        with st.chat_message("assistant"):
+            st.markdown(str(t["bot_reply"]) if _has(t["bot_reply"]) else "_(no reply)_")
+            st.caption(
+                f"plugins served {t['plugins_served']}, used {t['plugins_used']}, "
+                f"unsuccessful {t['plugins_unsuccessful']}; cited resources {t['cited_resources']}"
+                + (f"; feedback {t['feedback']}" if _has(t["feedback"]) else "")
+                + ("; escalated" if _has(t["is_escalated"]) else "")
+            )
+
+
+def health(ctx: Ctx) -> None:
+    _header(ctx, "Data health", "health")
+    d = ctx.run("health")
+    fr = d["freshness"]
+    st.subheader("Freshness")
+    if not fr.empty:
+        now = pd.Timestamp.now(tz="UTC")
+        fr = fr.copy()
+        fr["lag_hours"] = [
+            None if pd.isna(t) else round((now - pd.Timestamp(t).tz_convert("UTC")).total_seconds() / 3600, 1)
+            for t in fr["last_synced"]
+        ]
+        limit = ctx.cfg.alerts.max_freshness_hours
+        retention = 30 - ctx.cfg.alerts.retention_margin_days
+        stale = fr[fr["lag_hours"].fillna(1e9) > limit]
+        if not stale.empty:
+            st.warning(f"Stale (> {limit:.0f} h since the last sync): {', '.join(map(str, stale['entity']))}")
+        at_risk = fr[fr["lag_hours"].fillna(1e9) > retention * 24]
+        if not at_risk.empty:
+            st.error(
+                "Retention risk: the API keeps 30 days; data not synced for more than "
+                f"{retention:.0f} days will soon be lost for good: {', '.join(map(str, at_risk['entity']))}"
+            )
+    ui.table(fr)
+    ui.chart(
+        charts.lines(d["daily_rows"], "day", ["interactions"], "Raw interactions per day (gaps show here)")
+    )
+    st.subheader("Sync runs")
+    ui.table(d["sync_runs"])
+    st.subheader("Data-quality checks")
+    ui.table(d["checks"])
+
+
+PAGES = {
+    "overview": ("Executive overview", ":material/dashboard:", overview),
+    "adoption": ("Adoption & engagement", ":material/group:", adoption),
+    "channels": ("Channels", ":material/forum:", channels),
+    "segments": ("Segments", ":material/apartment:", segments),
+    "outcomes": ("Conversations & outcomes", ":material/filter_alt:", outcomes),
+    "plugins": ("Plugins", ":material/extension:", plugins),
+    "knowledge": ("Knowledge", ":material/menu_book:", knowledge),
+    "gaps": ("Knowledge gaps", ":material/help:", gaps),
+    "feedback": ("Feedback & CSAT", ":material/thumb_up:", feedback),
+    "efficiency": ("Efficiency", ":material/timer:", efficiency),
+    "journey": ("Journey explorer", ":material/route:", journey),
+    "health": ("Data health", ":material/monitor_heart:", health),
+}
+
+
+def render(page: str) -> None:
+    """Entry of each page file: draw the page with the context main.py prepared."""
+    ctx = ui.current()
+    if ctx is None:
+        st.stop()
+    PAGES[page][2](ctx)
