@@ -87,11 +87,12 @@ class Store(Protocol):
         records: Sequence[dict[str, Any]],
         window: Window,
         *,
+        last_id: str | None,
         pages: int,
         done: bool,
         run_id: str,
     ) -> int:
-        """Atomically upsert `records`, checkpoint `window` at its `last_id`, and, if `done`, close the
+        """Atomically upsert `records`, checkpoint `window` at `last_id`, and, if `done`, close the
         window and advance the watermark. Returns the number of rows inserted or updated."""
         ...
 

@@ -142,18 +142,7 @@ class DuckDBStore:
 
     # -- state -------------------------------------------------------------------------------
     def state(self, entity: Entity) -> EntityState:
-        row = self.con.execute(
-            f"SELECT watermark FROM {STATE_SCHEMA}.sync_state WHERE entity = ?", [entity.path]
-        ).fetchone()
-        pending = [
-            Window(entity.path, lo, hi, last_id, False, adv, wid, run_id, rows, pages)
-            for wid, run_id, lo, hi, last_id, adv, rows, pages in self.con.execute(
-                f"SELECT window_id, run_id, lo, hi, last_id, advances_watermark, rows, pages "
-                f"FROM {STATE_SCHEMA}.sync_windows WHERE entity = ? AND NOT done ORDER BY lo, window_id",
-                [entity.path],
-            ).fetchall()
-        ]
-        return EntityState(entity.path, row[0] if row else None, pending)
+        return _state(self.con, entity)
 
     def plan(self, run_id: str, windows: Sequence[Window], *, replace_pending: bool = False) -> None:
         with self._tx():
@@ -213,6 +202,7 @@ class DuckDBStore:
         records: Sequence[dict[str, Any]],
         window: Window,
         *,
+        last_id: str | None,
         pages: int,
         done: bool,
         run_id: str,
@@ -231,7 +221,7 @@ class DuckDBStore:
             self.con.execute(
                 f"UPDATE {STATE_SCHEMA}.sync_windows SET last_id = ?, rows = rows + ?, pages = pages + ?, "
                 "done = ?, updated_at = now() WHERE window_id = ?",
-                [window.last_id, len(records), pages, done, window.window_id],
+                [last_id, len(records), pages, done, window.window_id],
             )
             if done and window.advances_watermark:
                 self._advance_watermark(entity, run_id)
@@ -241,6 +231,7 @@ class DuckDBStore:
                 [len(records), pages, run_id, entity.path],
             )
         window.done = done
+        window.last_id = last_id
         window.rows += len(records)
         window.pages += pages
         return changed
@@ -380,3 +371,33 @@ def _status(con: duckdb.DuckDBPyConnection, path: str, recent_runs: int) -> Stor
     names = [d[0] for d in cur.description or ()]
     runs = tuple(dict(zip(names, r, strict=True)) for r in cur.fetchall())
     return StoreStatus(path, True, tuple(out), runs)
+
+
+def read_states(path: str | os.PathLike[str], entities: Sequence[Entity]) -> dict[str, EntityState]:
+    """Watermarks and unfinished windows, read-only (for --dry-run); empty states if no store yet."""
+    p = Path(path)
+    empty = {e.path: EntityState(e.path, None, []) for e in entities}
+    if not p.exists():
+        return empty
+    with _read_connection(p) as con:
+        tables = {
+            (s, t) for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+        }
+        if (STATE_SCHEMA, "sync_windows") not in tables:
+            return empty
+        return {e.path: _state(con, e) for e in entities}
+
+
+def _state(con: duckdb.DuckDBPyConnection, entity: Entity) -> EntityState:
+    row = con.execute(
+        f"SELECT watermark FROM {STATE_SCHEMA}.sync_state WHERE entity = ?", [entity.path]
+    ).fetchone()
+    pending = [
+        Window(entity.path, lo, hi, last_id, False, adv, wid, run_id, rows, pages)
+        for wid, run_id, lo, hi, last_id, adv, rows, pages in con.execute(
+            f"SELECT window_id, run_id, lo, hi, last_id, advances_watermark, rows, pages "
+            f"FROM {STATE_SCHEMA}.sync_windows WHERE entity = ? AND NOT done ORDER BY lo, window_id",
+            [entity.path],
+        ).fetchall()
+    ]
+    return EntityState(entity.path, row[0] if row else None, pending)

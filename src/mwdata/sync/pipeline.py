@@ -1,0 +1,70 @@
+"""`sync()`: the whole job for one configuration — what `mwdata sync` and `make demo` call.
+
+Order matters for "bad config / 401 / 403 leave the store untouched": configuration and credentials
+are checked and every entity is probed (preflight) before the store is locked, created or written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mwdata.api.client import ApiClient
+from mwdata.config import Config
+from mwdata.errors import ConfigError
+from mwdata.store.base import EntityState
+from mwdata.sync.plan import EntityPlan
+from mwdata.sync.runner import ProgressFn, SyncOptions, SyncResult, preflight, resolve_entities, run_sync
+
+
+def open_store(cfg: Config) -> Any:
+    """The store named by `cfg.store` (a DuckDB file path by default)."""
+    if not cfg.is_duckdb:
+        try:
+            from mwdata.store import dlt as dlt_store  # type: ignore[attr-defined]
+        except ImportError:
+            raise ConfigError(
+                f"store {cfg.store!r} needs the warehouse path (mwdata.store.dlt), not installed here"
+            ) from None
+        return dlt_store.open_store(cfg)  # pragma: no cover - issue 6
+    from mwdata.store.duckdb import DuckDBStore
+
+    path = cfg.store.removeprefix("duckdb:///")
+    return DuckDBStore(path)
+
+
+def read_states(cfg: Config, entities: list[str]) -> dict[str, EntityState]:
+    """Current states without writing anything (dry run)."""
+    from mwdata.catalog import entity as lookup
+    from mwdata.store.duckdb import read_states as duck_states
+
+    if not cfg.is_duckdb:
+        raise ConfigError("--dry-run reads the state of DuckDB stores only for now")
+    return duck_states(cfg.store.removeprefix("duckdb:///"), [lookup(e) for e in entities])
+
+
+def sync(
+    cfg: Config,
+    options: SyncOptions,
+    *,
+    progress: ProgressFn | None = None,
+    on_plan: Callable[[list[EntityPlan]], None] | None = None,
+    client_factory: Callable[[Config], ApiClient] | None = None,
+) -> SyncResult:
+    entities = resolve_entities(options.entities or cfg.sync.entities)
+    options.entities = tuple(e.path for e in entities)
+    workers = max(1, options.workers or cfg.sync.workers)
+    client = client_factory(cfg) if client_factory else ApiClient(cfg.api, max_connections=workers + 2)
+    with client:
+        if options.preflight:
+            preflight(client, entities)
+        if options.dry_run:
+            states = read_states(cfg, list(options.entities))
+            return run_sync(cfg, client, None, options, states=states, on_plan=on_plan)
+        store = open_store(cfg)
+        try:
+            with store.lock():
+                store.prepare()
+                return run_sync(cfg, client, store, options, progress=progress, on_plan=on_plan)
+        finally:
+            store.close()

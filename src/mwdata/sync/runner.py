@@ -1,0 +1,333 @@
+"""Run a sync: preflight, lock, plan, read windows in parallel, write batches through one writer.
+
+Threads: `workers` readers share the client (and so its pacing); each reads one window at a time by
+keyset paging and cuts it into batches of about `batch_size` records; a single writer thread commits
+batches in order through the `Store` (each batch with its window's checkpoint). A bounded queue
+between them keeps memory proportional to the batch size (invariant 4), not to the run.
+
+Why the reading is exact while the server's data changes (docs/sync.md has the long form): every
+window ends at or before the run's fixed upper bound T0. Keyset paging positions by id, so inserts
+and deletes before the cursor cannot shift later rows past it. A row re-emitted during the read gets
+a new `last_updated_time` ≥ T0, so it leaves the window (if already read, its old version was
+stored; either way its new version is ≥ the watermark this run can reach and is read next run). Rows
+that become visible late with an old stamp are re-read by the look-back; upserts keep it duplicate-free.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from mwdata.api.client import ApiClient, RequestStats
+from mwdata.catalog import Entity
+from mwdata.catalog import entity as lookup_entity
+from mwdata.config import Config
+from mwdata.errors import ConfigError, MwdataError, ScopeError, StoreError
+from mwdata.store.base import FAILED, SUCCESS, EntityState, RunStats, Store, Window
+from mwdata.sync.plan import EntityPlan, plan_entity, to_ms
+
+log = logging.getLogger("mwdata.sync")
+
+ProgressFn = Callable[[str, int, bool], None]  # (entity, rows added, window finished)
+
+
+@dataclass
+class SyncOptions:
+    entities: tuple[str, ...] | None = None  # default: cfg.sync.entities
+    since: datetime | None = None
+    until: datetime | None = None
+    full_refresh: bool = False
+    dry_run: bool = False
+    workers: int | None = None
+    now: datetime | None = None  # the run's upper bound (tests); default: the current time
+    preflight: bool = True
+
+
+@dataclass
+class EntityResult:
+    entity: str
+    windows: int
+    rows: int = 0
+    pages: int = 0
+    stats: RequestStats = field(default_factory=RequestStats)
+    outcome: str = SUCCESS
+    error: MwdataError | None = None
+    plan: EntityPlan | None = None
+
+
+@dataclass
+class SyncResult:
+    run_id: str
+    upper: datetime
+    entities: list[EntityResult]
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(e.error is None for e in self.entities)
+
+    @property
+    def rows(self) -> int:
+        return sum(e.rows for e in self.entities)
+
+    def first_error(self) -> MwdataError | None:
+        return next((e.error for e in self.entities if e.error is not None), None)
+
+
+def resolve_entities(names: Sequence[str]) -> list[Entity]:
+    out: list[Entity] = []
+    for n in names:
+        try:
+            e = lookup_entity(n.strip())
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0])) from None
+        if e not in out:
+            out.append(e)
+    if not out:
+        raise ConfigError("no entity selected; use --entities conversations,interactions,...")
+    return out
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def preflight(client: ApiClient, entities: Sequence[Entity]) -> None:
+    """One tiny request per entity before anything is written: bad credentials (401) or a missing
+    scope (403) fail here, leaving the store untouched."""
+    for e in entities:
+        client.get_page(e, {"$top": "1"})
+
+
+def plan_run(
+    cfg: Config,
+    entities: Sequence[Entity],
+    states: dict[str, EntityState],
+    upper: datetime,
+    options: SyncOptions,
+) -> list[EntityPlan]:
+    start = parse_time(cfg.sync.start, "[sync] start") if cfg.sync.start else None
+    if options.since and options.until and options.since >= options.until:
+        raise ConfigError("--since must be before --until")
+    return [
+        plan_entity(
+            states[e.path],
+            upper=upper,
+            window_hours=cfg.sync.window_hours,
+            lookback_hours=cfg.sync.lookback_hours,
+            start=start,
+            since=options.since,
+            until=options.until,
+            full_refresh=options.full_refresh,
+        )
+        for e in entities
+    ]
+
+
+def parse_time(text: str, what: str) -> datetime:
+    """An ISO date or date-time (UTC if no offset) → aware datetime; ConfigError otherwise."""
+    try:
+        ts = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"{what} must be an ISO date or date-time like 2026-05-01T00:00:00Z, got {text!r}"
+        ) from None
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+@dataclass
+class _Item:
+    entity: Entity
+    window: Window
+    records: list[dict[str, Any]]
+    last_id: str | None
+    pages: int
+    done: bool
+
+
+_STOP = object()
+
+
+def run_sync(
+    cfg: Config,
+    client: ApiClient,
+    store: Store | None,
+    options: SyncOptions,
+    *,
+    states: dict[str, EntityState] | None = None,
+    progress: ProgressFn | None = None,
+    on_plan: Callable[[list[EntityPlan]], None] | None = None,
+) -> SyncResult:
+    """Run one sync. `store` must be locked and prepared by the caller (see `sync_store`); for a
+    dry run pass `store=None` and the current `states`."""
+    entities = resolve_entities(options.entities or cfg.sync.entities)
+    upper = to_ms(options.now or datetime.now(UTC))
+    run_id = new_run_id(upper)
+    if states is None:
+        if store is None:
+            raise StoreError("a store or its states are needed to plan a sync")
+        states = {e.path: store.state(e) for e in entities}
+    plans = plan_run(cfg, entities, states, upper, options)
+    if on_plan:
+        on_plan(plans)
+    results = {p.entity: EntityResult(p.entity, len(p.windows), plan=p) for p in plans}
+    if options.dry_run or store is None:
+        return SyncResult(run_id, upper, list(results.values()), dry_run=True)
+
+    detail = orjson.dumps(
+        {
+            "upper": upper.isoformat(),
+            "since": options.since.isoformat() if options.since else None,
+            "until": options.until.isoformat() if options.until else None,
+            "full_refresh": options.full_refresh,
+        }
+    ).decode()
+    for e, p in zip(entities, plans, strict=True):
+        store.plan(run_id, p.new, replace_pending=p.replace_pending)
+        store.start_run(run_id, e, datetime.now(UTC), detail)
+    _execute(cfg, client, store, entities, plans, results, run_id, options, progress)
+    for e in entities:
+        r = results[e.path]
+        s = r.stats
+        stats = RunStats(r.rows, r.pages, s.requests, s.retries, s.throttled, s.errors)
+        message = str(r.error) if r.error else None
+        r.outcome = FAILED if r.error else SUCCESS
+        try:
+            store.finish_run(run_id, e, stats, r.outcome, message)
+        except StoreError as exc:
+            log.error("could not record the end of run %s: %s", run_id, exc)
+    result = SyncResult(run_id, upper, [results[e.path] for e in entities])
+    return result
+
+
+def _execute(
+    cfg: Config,
+    client: ApiClient,
+    store: Store,
+    entities: Sequence[Entity],
+    plans: Sequence[EntityPlan],
+    results: dict[str, EntityResult],
+    run_id: str,
+    options: SyncOptions,
+    progress: ProgressFn | None,
+) -> None:
+    workers = max(1, options.workers or cfg.sync.workers)
+    batch_size = max(1, cfg.sync.batch_size)
+    by_path = {e.path: e for e in entities}
+    stop = threading.Event()
+    failed: set[str] = set()
+    q: queue.Queue[Any] = queue.Queue(maxsize=max(2, workers * 2))
+    writer_error: list[BaseException] = []
+
+    def fail(path: str, err: MwdataError) -> None:
+        r = results[path]
+        if r.error is None:
+            r.error = err
+            log.error("%s: %s", path, err)
+        failed.add(path)
+
+    def writer() -> None:
+        while True:
+            item = q.get()
+            if item is _STOP:
+                return
+            if writer_error or item.entity.path in failed:
+                continue
+            try:
+                store.write(
+                    item.entity,
+                    item.records,
+                    item.window,
+                    last_id=item.last_id,
+                    pages=item.pages,
+                    done=item.done,
+                    run_id=run_id,
+                )
+            except BaseException as exc:  # a store failure stops the whole run
+                writer_error.append(exc)
+                stop.set()
+                continue
+            r = results[item.entity.path]
+            r.rows += len(item.records)
+            r.pages += item.pages
+            if progress:
+                progress(item.entity.path, len(item.records), item.done)
+
+    def read(w: Window) -> None:
+        e = by_path[w.entity]
+        if stop.is_set() or e.path in failed:
+            return
+        stats = results[e.path].stats
+        buf: list[dict[str, Any]] = []
+        pages = 0
+        last = w.last_id
+        try:
+            for page in client.window_pages(e, w.lo, w.hi, w.last_id, stats):
+                if stop.is_set() or e.path in failed:
+                    return
+                buf.extend(page.records)
+                pages += 1
+                last = page.last_id
+                if len(buf) >= batch_size:
+                    q.put(_Item(e, w, buf, last, pages, False))
+                    buf, pages = [], 0
+            q.put(_Item(e, w, buf, last, pages, True))
+        except MwdataError as err:
+            fail(e.path, err)
+            if not isinstance(err, ScopeError):
+                log.debug("window %s [%s, %s) failed at id %r", e.path, w.lo, w.hi, last)
+
+    wt = threading.Thread(target=writer, name="mwdata-writer", daemon=True)
+    wt.start()
+    windows = [w for p in plans for w in p.windows]
+    # Oldest first across entities so the watermarks advance early; parents before children.
+    windows.sort(key=lambda w: (w.lo, [e.path for e in entities].index(w.entity)))
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mwdata-read") as pool:
+            futures: list[Future[None]] = [pool.submit(read, w) for w in windows]
+            for f in futures:
+                while True:
+                    try:
+                        f.result(timeout=0.5)
+                        break
+                    except TimeoutError:
+                        continue
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        q.put(_STOP)
+        wt.join()
+    if writer_error:
+        err = writer_error[0]
+        if isinstance(err, MwdataError):
+            for e in entities:
+                fail(e.path, err)
+            return
+        raise err
+
+
+def window_summary(plans: Sequence[EntityPlan]) -> list[dict[str, Any]]:
+    """A JSON-friendly view of a plan (for --dry-run)."""
+    out = []
+    for p in plans:
+        ws = p.windows
+        out.append(
+            {
+                "entity": p.entity,
+                "windows": len(ws),
+                "resumed": len(p.resume),
+                "from": ws[0].lo.isoformat() if ws else None,
+                "to": ws[-1].hi.isoformat() if ws else None,
+            }
+        )
+    return out
