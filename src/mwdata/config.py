@@ -275,3 +275,51 @@ def with_overrides(cfg: Config, **sections: dict[str, Any]) -> Config:
         else:
             changes[name] = replace(getattr(cfg, name), **updates)
     return replace(cfg, **changes)
+
+
+def init_template() -> str:
+    """The commented `mwdata.toml` written by `mwdata init` (no secrets: those come from the environment)."""
+    return '''# mwdata configuration. Secrets never go in this file: set them in the environment
+# (MWDATA_API_KEY, or MWDATA_CLIENT_ID + MWDATA_CLIENT_SECRET, MWDATA_SMTP_PASSWORD) or point to a
+# file only you can read (chmod 600) with api_key_file / client_secret_file / smtp_password_file.
+# Every setting can be overridden by its environment variable (see the docs).
+
+# Where the data goes: a DuckDB file (default), or a warehouse URL (postgresql://..., snowflake://...).
+store = "mwdata.duckdb"                 # MWDATA_STORE
+
+[api]
+region = "us"                           # us, eu, ca, gov, jp, uk, us-prod4, us-prod3 (MWDATA_REGION)
+# base_url = "http://127.0.0.1:8765"    # overrides region, e.g. the local simulator (MWDATA_BASE_URL)
+version = "v1"                          # v1 (current) or v1beta2 (MWDATA_API_VERSION)
+# api_key_file = "~/.config/mwdata/api_key"          # or MWDATA_API_KEY
+# client_id = "..."                                    # OAuth2 client credentials (MWDATA_CLIENT_ID)
+# client_secret_file = "~/.config/mwdata/client_secret"  # or MWDATA_CLIENT_SECRET
+# token_url = "https://api.moveworks.ai/oauth/v1/token"  # default: <regional host>/oauth/v1/token
+requests_per_minute = 600               # shared by all workers; lowered automatically after a 429
+page_size = 1000                        # records per request ($top)
+timeout_seconds = 60
+max_retries = 8                         # per request, on 5xx / timeouts / dropped connections
+
+[sync]
+# start = "2026-05-01"                  # first backfill from here (default: oldest retained day)
+lookback_hours = 72                     # re-read this much before the watermark (rows appear late)
+window_hours = 24                       # size of a checkpointed window of last_updated_time
+workers = 2                             # windows read in parallel, under the shared pacing
+batch_size = 5000                       # records per committed batch (bounds memory)
+entities = ["conversations", "interactions", "plugin-calls", "plugin-resources", "users"]
+
+[transform]
+pii = "show"                            # show | hash | drop (utterance text, e-mail addresses)
+# hr_file = "hr.csv"
+target_schema = "analytics"
+
+[report]
+output_dir = "reports"
+# smtp_host = "smtp.example.com"
+# mail_from = "analytics@example.com"
+# mail_to = ["it-ops@example.com"]
+
+[alerts]
+max_freshness_hours = 48                # `mwdata status` warns when data is older than this
+retention_margin_days = 7               # ... and loudly when the last good sync nears the 30-day TTL
+'''
