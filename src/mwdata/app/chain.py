@@ -1,0 +1,158 @@
+"""The chain `mwdata run` and `mwdata demo` drive: sync -> build -> check -> report.
+
+Each step is a call into its layer's Python API (never a subprocess), so a failing step surfaces
+its own `MwdataError` and `mwdata run` exits with that error's code. The demo adds a simulated
+tenant in front: the simulator in a thread on loopback, an HR extract, and a retention wide enough
+for the whole demo history (the real API keeps 30 days; a 90-day demo needs the simulator to keep
+90, which is said on screen).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from mwdata.config import Config, Secret, load_config, with_overrides
+from mwdata.errors import MwdataError, TransformError
+
+log = logging.getLogger("mwdata.chain")
+console = Console()
+
+Step = Callable[[], str]
+
+
+def _sync(cfg: Config, progress: Progress | None = None, since: datetime | None = None) -> str:
+    from mwdata.sync.pipeline import sync
+    from mwdata.sync.runner import SyncOptions
+
+    task = progress.add_task("sync", total=None) if progress is not None else None
+
+    def on_rows(entity: str, rows: int, window_done: bool) -> None:
+        if progress is not None and task is not None:
+            progress.update(task, advance=rows, description=f"sync {entity}")
+
+    result = sync(cfg, SyncOptions(since=since), progress=on_rows)
+    err = result.first_error()
+    if err is not None:
+        raise err
+    if progress is not None and task is not None:
+        progress.update(task, total=result.rows, completed=result.rows, description="sync")
+    return f"{result.rows:,} rows in run {result.run_id}"
+
+
+def _transform_api() -> Any:
+    try:
+        from mwdata import transform
+    except ImportError as exc:  # pragma: no cover - the transform layer ships with mwdata
+        raise TransformError(f"the transform layer is not installed: {exc}") from None
+    return transform
+
+
+def _build(cfg: Config) -> str:
+    result = _transform_api().build(cfg)
+    return str(getattr(result, "summary", "") or "models built")
+
+
+def _check(cfg: Config) -> str:
+    result = _transform_api().check(cfg)
+    return str(getattr(result, "summary", "") or "checks passed")
+
+
+def _report(cfg: Config, days: int, email: bool) -> str:
+    from mwdata.report.render import make_report
+
+    rep = make_report(cfg, days=days, email=email)
+    return f"{rep.html} (+{len(rep.csvs)} CSV files)" + (
+        f", e-mailed to {len(cfg.report.mail_to)}" if email else ""
+    )
+
+
+def chain(cfg: Config, report: bool = True, days: int = 7, email: bool = False) -> Iterator[tuple[str, Step]]:
+    """The steps of `mwdata run`, in order (lazily, so a failure stops the rest)."""
+    yield "sync", lambda: _sync(cfg)
+    yield "build", lambda: _build(cfg)
+    yield "check", lambda: _check(cfg)
+    if report:
+        yield "report", lambda: _report(cfg, days, email)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.completed:,.0f} rows"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def run_demo(out: Path, users: int, days: int, seed: int = 1) -> Config:
+    """Build a complete demo store in `out` and return the config that reads it."""
+    from mwdata.simulator import (  # type: ignore[attr-defined]
+        GeneratorConfig,
+        SimulatorConfig,
+        SimulatorServer,
+        generate,
+    )
+
+    out.mkdir(parents=True, exist_ok=True)
+    store = out / "mwdata.duckdb"
+    for stale in (store, Path(str(store) + ".wal"), out / "reports"):
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink(missing_ok=True)
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days)
+
+    def step(n: int, text: str) -> None:
+        console.print(f"[bold cyan][{n}/6][/bold cyan] {text}")
+
+    step(1, f"Generating a simulated tenant: {users:,} users, {days} days (seed {seed})")
+    ds = generate(GeneratorConfig(seed=seed, users=users, days=days, end=end))
+    hr = out / "hr.csv"
+    ds.write_hr_csv(hr)
+    console.print(f"      HR extract: {hr}")
+    # The real API keeps 30 days; the demo simulator keeps the whole history so a first sync shows it all.
+    sim_cfg = SimulatorConfig(retention_days=days + 1)
+    console.print(
+        f"      The simulator keeps {days + 1} days of history for the demo (the real API keeps 30)."
+    )
+    with SimulatorServer(ds, sim_cfg) as sim:
+        step(2, f"Simulated Data API on {sim.base_url}; syncing")
+        cfg = load_config(_write_config(out, store, hr))
+        cfg = with_overrides(cfg, api={"base_url": sim.base_url, "api_key": Secret(sim.api_key)})
+        with _progress() as progress:
+            detail = _sync(cfg, progress, since=start)
+        console.print(f"      {detail}")
+    step(3, "Building the dbt models")
+    console.print(f"      {_build(cfg)}")
+    step(4, "Running the data-quality checks")
+    try:
+        console.print(f"      {_check(cfg)}")
+    except MwdataError as err:  # the demo goes on: the data-health page shows what failed
+        console.print(f"      [yellow]checks reported problems[/yellow]: {err}")
+    step(5, "Writing the report")
+    console.print(f"      {_report(cfg, 7, False)}")
+    step(6, "Demo store ready")
+    return cfg
+
+
+def _write_config(out: Path, store: Path, hr: Path) -> Path:
+    """An mwdata.toml for the demo (no secret in it), so `mwdata dashboard` and friends can reuse it."""
+    path = out / "mwdata.toml"
+    path.write_text(
+        "# Written by `mwdata demo`. The simulator's URL and key are not kept: they die with the demo.\n"
+        f'store = "{store.resolve()}"\n\n[transform]\nhr_file = "{hr.resolve()}"\n\n'
+        f'[report]\noutput_dir = "{(out / "reports").resolve()}"\n'
+    )
+    return path

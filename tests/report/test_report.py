@@ -1,0 +1,78 @@
+"""The HTML report: self-contained, offline, numbers equal to the marts; CSVs beside it."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from mwdata.app.db import Store
+from mwdata.report.render import render_report
+
+
+class _Refs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+        self.values: dict[str, str] = {}
+        self._metric: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        for k in ("src", "href"):
+            if a.get(k):
+                self.refs.append(str(a[k]))
+        self._metric = a.get("data-metric")
+
+    def handle_data(self, data: str) -> None:
+        if self._metric:
+            self.values[self._metric] = data.strip()
+            self._metric = None
+
+
+def test_report_is_self_contained_and_matches_the_marts(mart_store: Path, tmp_path: Path) -> None:
+    store = Store(mart_store, snapshot_dir=tmp_path / "snap")
+    rep = render_report(store, "analytics", tmp_path / "out", days=7)
+    store.close()
+    html = rep.html.read_text()
+    p = _Refs()
+    p.feed(html)
+    # Offline: every reference is an inline data URI holding a real PNG.
+    assert p.refs and all(r.startswith("data:image/png;base64,") for r in p.refs)
+    for r in p.refs:
+        assert base64.b64decode(r.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not re.search(r"https?://", html)
+
+    f = rep.filters
+    assert f.days == 7
+    with duckdb.connect(str(mart_store), read_only=True) as con:
+        users, interactions = con.execute(
+            "SELECT count(DISTINCT user_id), count(*) FROM analytics.moveworks__journey "
+            "WHERE CAST(created_time AS DATE) BETWEEN ? AND ? AND NOT is_test_user",
+            [f.start, f.end],
+        ).fetchone()  # type: ignore[misc]
+        convs = con.execute(
+            "SELECT count(*) FROM analytics.moveworks__conversations "
+            "WHERE CAST(created_time AS DATE) BETWEEN ? AND ? AND NOT is_test_user",
+            [f.start, f.end],
+        ).fetchone()[0]  # type: ignore[index]
+        top_plugin = con.execute(
+            "SELECT plugin_name, count(*) FROM analytics.moveworks__plugin_calls "
+            "WHERE CAST(created_time AS DATE) BETWEEN ? AND ? AND NOT is_test_user "
+            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
+            [f.start, f.end],
+        ).fetchone()  # type: ignore[misc]
+    assert p.values["Active users"] == f"{users:,}"
+    assert p.values["Interactions"] == f"{interactions:,}"
+    assert p.values["Conversations"] == f"{convs:,}"
+
+    names = {c.name for c in rep.csvs}
+    assert {"top_plugins.csv", "top_articles.csv", "knowledge_gaps.csv", "freshness.csv"} <= names
+    plugins = pd.read_csv(rep.html.parent / "top_plugins.csv")
+    assert int(plugins["calls"].max()) == top_plugin[1]
+    kpis = pd.read_csv(rep.html.parent / "kpis.csv")
+    assert int(kpis["active_users"].iloc[0]) == users
