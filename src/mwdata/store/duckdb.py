@@ -93,25 +93,43 @@ class DuckDBStore:
     def __init__(self, path: str | os.PathLike[str], *, memory_limit: str | None = "256MB") -> None:
         self.path = Path(path)
         self._lock = FileLock(str(self.path) + ".lock", what=str(self.path))
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.con = duckdb.connect(str(self.path))
-        except (duckdb.Error, OSError) as exc:
-            raise StoreError(f"cannot open the DuckDB store {self.path}: {exc}") from None
-        self.con.execute("SET TimeZone = 'UTC'")
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
-        self.con.execute("SET preserve_insertion_order = false")
+        self._memory_limit = memory_limit
+        self._con: duckdb.DuckDBPyConnection | None = None
         self._merge: dict[str, str] = {}
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The connection, opened on first use (after `lock()`, so a second sync meets our lock with
+        the holder's pid rather than DuckDB's own file lock)."""
+        if self._con is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                con = duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                raise StoreError(
+                    f"cannot open the DuckDB store {self.path}: another program has it open for writing "
+                    f"(close it; the dashboard and `mwdata status` read snapshots and do not block): {exc}"
+                ) from None
+            except (duckdb.Error, OSError) as exc:
+                raise StoreError(f"cannot open the DuckDB store {self.path}: {exc}") from None
+            con.execute("SET TimeZone = 'UTC'")
+            if self._memory_limit:
+                con.execute(f"SET memory_limit = '{self._memory_limit}'")
+            con.execute("SET preserve_insertion_order = false")
+            self._con = con
+        return self._con
 
     # -- lifecycle ---------------------------------------------------------------------------
     @contextmanager
     def lock(self) -> Iterator[None]:
         with self._lock:
+            self.con  # noqa: B018 - open only once the lock is ours
             yield
 
     def close(self) -> None:
-        self.con.close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
     def prepare(self) -> None:
         with self._tx():
