@@ -76,10 +76,13 @@ class Store:
             return None
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         target = self.snapshot_dir / f"snap-{time.time_ns()}.duckdb"
-        shutil.copyfile(self.path, target)
-        if before[2]:
-            shutil.copyfile(str(self.path) + ".wal", str(target) + ".wal")
-        if _sig(self.path) != before:
+        try:
+            shutil.copyfile(self.path, target)
+            if before[2]:
+                shutil.copyfile(str(self.path) + ".wal", str(target) + ".wal")
+        except FileNotFoundError:  # the WAL (or the file) went away mid-copy: a writer checkpointed
+            pass
+        if _sig(self.path) != before or not target.exists():
             _remove(target)
             self.stale_reason = "the store changed while it was copied (a sync or build is writing)"
             return None

@@ -178,18 +178,19 @@ def adoption(store: Store, f: Filters, schema: str) -> Frames:
         """,
         p + p + [f.start, f.end],
     )
+    # Cohort = the week of a user's first activity in the whole history; every cohort up to the end date.
     cohorts = store.query(
         f"""
-        WITH base AS (SELECT DISTINCT date_trunc('week', date_day) AS week, user_id FROM {ud} WHERE {w}),
+        WITH base AS (SELECT DISTINCT date_trunc('week', date_day) AS week, user_id FROM {ud}
+                      WHERE {w} AND date_day <= ?),
         firsts AS (SELECT user_id, min(week) AS cohort FROM base GROUP BY 1)
         SELECT fi.cohort, CAST(datediff('week', fi.cohort, b.week) AS INTEGER) AS weeks_since,
                count(DISTINCT b.user_id) AS users,
                count(DISTINCT b.user_id) / max(count(DISTINCT b.user_id)) OVER (PARTITION BY fi.cohort) AS retention
         FROM base b JOIN firsts fi USING (user_id)
-        WHERE fi.cohort BETWEEN date_trunc('week', CAST(? AS DATE)) AND ?
         GROUP BY 1, 2 ORDER BY 1, 2
         """,
-        p + [f.start, f.end],
+        p + [f.end],
     )
     return {"active": active, "new_returning": new_returning, "cohorts": cohorts}
 

@@ -1,0 +1,77 @@
+"""End-to-end fixtures: a running dashboard (`mwdata dashboard` as a subprocess) and headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mwdata.app import server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+MWDATA = str(Path(sys.executable).with_name("mwdata"))
+
+
+def dashboard_process(
+    config: Path, port: int, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env["MWDATA_CONFIG"] = str(config)
+    env.update(extra_env or {})
+    return subprocess.Popen(
+        [MWDATA, "dashboard", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+@pytest.fixture
+def running_dashboard(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Factory: start `mwdata dashboard` on a config file; stopped at teardown."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(config: Path) -> str:
+        port = server.free_port()
+        proc = dashboard_process(config, port)
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        server.wait_ready(url, proc, timeout=90)
+        return url
+
+    yield start
+    for p in procs:
+        server.stop(p)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is absent (CI installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="session")
+def mart_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config pointing at a mart-shaped fixture store (benchmarks/dashboard_data.py)."""
+    from benchmarks import dashboard_data
+
+    d = tmp_path_factory.mktemp("e2e-marts")
+    dashboard_data.build(d / "marts.duckdb", users=120, days=60)
+    cfg = d / "mwdata.toml"
+    cfg.write_text(f'store = "{d / "marts.duckdb"}"\n')
+    return cfg

@@ -1,0 +1,50 @@
+"""Real headless Chromium opens every page of a running dashboard: no error element, screenshots saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mwdata.app import views
+from tests.e2e.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+
+def visit_every_page(browser: Any, url: str, tag: str) -> dict[str, str]:
+    """Open each page by its URL, wait for its title and for Streamlit to finish; return page -> title."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    seen: dict[str, str] = {}
+    try:
+        for key, (title, _, _) in views.PAGES.items():
+            page.goto(url + ("/" if key == "overview" else f"/{key}"), wait_until="domcontentloaded")
+            page.get_by_role("heading", name=title, level=1).wait_for(timeout=60_000)
+            # Streamlit shows its running indicator while the script runs; wait until it is gone.
+            page.wait_for_function(
+                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+            )
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
+                ".every(e => e.querySelector('canvas, svg'))",
+                timeout=60_000,
+            )
+            page.wait_for_timeout(300)
+            errors = page.locator('[data-testid="stException"]')
+            assert errors.count() == 0, f"{key}: {errors.first.inner_text()}"
+            page.screenshot(path=str(ARTIFACTS / f"{tag}-{key}.png"), full_page=True)
+            seen[key] = title
+    finally:
+        page.close()
+    return seen
+
+
+def test_every_page_in_chromium(
+    browser: Any, running_dashboard: Any, tmp_path: Path, mart_config: Path
+) -> None:
+    url = running_dashboard(mart_config)
+    seen = visit_every_page(browser, url, "fixture")
+    assert set(seen) == set(views.PAGES)
+    assert all((ARTIFACTS / f"fixture-{k}.png").stat().st_size > 10_000 for k in seen)
