@@ -152,19 +152,29 @@ def overview(store: Store, f: Filters, schema: str) -> Frames:
 def adoption(store: Store, f: Filters, schema: str) -> Frames:
     w, p = _where(f, USER_DAILY_DIMS, date_col=None)
     ud = _t(schema, "user_daily")
-    # DAU/WAU/MAU per day: distinct users active that day / in the trailing 7 / 30 days.
+    # DAU/WAU/MAU per day without a distinct-count per window: a user active on day a, next active on
+    # day n, counts towards the trailing-k-day total on days [a, min(n, a + k)) — disjoint intervals per
+    # user, so a running sum of +1/-1 events gives exact distinct counts in one pass.
     active = store.query(
         f"""
-        WITH base AS (SELECT DISTINCT date_day, user_id FROM {ud} WHERE {w}),
-        days AS (SELECT DISTINCT date_day FROM base WHERE date_day BETWEEN ? AND ?)
-        SELECT d.date_day AS day,
-               count(DISTINCT b.user_id) FILTER (WHERE b.date_day = d.date_day) AS dau,
-               count(DISTINCT b.user_id) FILTER (WHERE b.date_day > d.date_day - 7) AS wau,
-               count(DISTINCT b.user_id) AS mau
-        FROM days d JOIN base b ON b.date_day BETWEEN d.date_day - 29 AND d.date_day
-        GROUP BY 1 ORDER BY 1
+        WITH ud AS (SELECT DISTINCT user_id, date_day FROM {ud}
+                    WHERE {w} AND date_day BETWEEN CAST(? AS DATE) - 30 AND ?),
+        nx AS (SELECT date_day AS a, lead(date_day) OVER (PARTITION BY user_id ORDER BY date_day) AS n FROM ud),
+        ev AS (
+          SELECT a AS d, 1 AS dau, 1 AS wau, 1 AS mau FROM nx
+          UNION ALL SELECT a + 1, -1, 0, 0 FROM nx
+          UNION ALL SELECT least(coalesce(n, a + 7), a + 7), 0, -1, 0 FROM nx
+          UNION ALL SELECT least(coalesce(n, a + 30), a + 30), 0, 0, -1 FROM nx
+        ),
+        cum AS (SELECT d, sum(sum(dau)) OVER w AS dau, sum(sum(wau)) OVER w AS wau, sum(sum(mau)) OVER w AS mau
+                FROM ev GROUP BY d WINDOW w AS (ORDER BY d)),
+        days AS (SELECT CAST(t AS DATE) AS day FROM range(CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP) + INTERVAL 1 DAY,
+                                                          INTERVAL 1 DAY) r(t))
+        SELECT days.day, CAST(coalesce(cum.dau, 0) AS BIGINT) AS dau, CAST(coalesce(cum.wau, 0) AS BIGINT) AS wau,
+               CAST(coalesce(cum.mau, 0) AS BIGINT) AS mau
+        FROM days ASOF LEFT JOIN cum ON days.day >= cum.d ORDER BY 1
         """,
-        p + [f.start, f.end],
+        p + [f.start, f.end, f.start, f.end],
     )
     new_returning = store.query(
         f"""
