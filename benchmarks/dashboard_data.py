@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from mwdata.store.duckdb import STATE_DDL
 from mwdata.store.schema import create_all_sql
 
 
@@ -173,9 +174,16 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
             FROM analytics.moveworks__journey, (VALUES ('u'), ('b')) v(a)
             """.replace("analytics.", f"{s}.")
         )
+        for ddl in STATE_DDL:  # the sync's own state tables, so the data-health page reads the real shape
+            con.execute(ddl)
         con.execute(
-            "CREATE SCHEMA mwdata; CREATE TABLE mwdata.sync_runs AS "
-            "SELECT 'run-1' AS run_id, now() AS started_at, now() AS finished_at, 'ok' AS status"
+            "INSERT INTO mwdata.sync_runs (run_id, entity, started_at, ended_at, rows, outcome) "
+            "SELECT 'run-1', e, now() - INTERVAL 2 HOUR, now() - INTERVAL 1 HOUR, 100, 'success' "
+            "FROM (VALUES ('conversations'), ('interactions'), ('plugin-calls'), ('plugin-resources'), ('users')) v(e)"
+        )
+        con.execute(
+            "INSERT INTO mwdata.sync_state SELECT e, now() - INTERVAL 3 HOUR, 'run-1', now() - INTERVAL 1 HOUR "
+            "FROM (VALUES ('conversations'), ('interactions'), ('plugin-calls'), ('plugin-resources'), ('users')) v(e)"
         )
     finally:
         con.close()

@@ -459,28 +459,53 @@ def journey_replay(store: Store, schema: str, conversation_id: str) -> pd.DataFr
     )
 
 
+RAW_TABLES = ("conversations", "interactions", "plugin_calls", "plugin_resources", "users")
+
+
 def health(store: Store, f: Filters, schema: str) -> Frames:
-    """Sync runs, freshness, data-quality results and retention risk (the `mwdata` schema + marts)."""
+    """Freshness per table, sync runs, data-quality results, daily volumes (gaps) — from the store's
+    own state tables (`mwdata.sync_state`, `mwdata.sync_runs`) and the raw tables."""
     out: Frames = {}
-    out["freshness"] = store.query(
-        "SELECT entity, max(last_updated_time) AS newest_record, max(_synced_at) AS last_synced, count(*) AS rows "
-        "FROM (" + " UNION ALL ".join(
-            f"SELECT '{t}' AS entity, last_updated_time, _synced_at FROM raw.\"{t}\""
-            for t in ("conversations", "interactions", "plugin_calls", "plugin_resources", "users")
-        ) + ") GROUP BY 1 ORDER BY 1"
-    )  # fmt: skip
+    union = " UNION ALL ".join(
+        f"SELECT '{t}' AS entity, count(*) AS rows, max(last_updated_time) AS newest_record, "
+        f'max(_synced_at) AS last_written FROM raw."{t}"'
+        for t in RAW_TABLES
+        if store.has_table("raw", t)
+    )
+    fresh = (
+        store.query(union)
+        if union
+        else pd.DataFrame(columns=["entity", "rows", "newest_record", "last_written"])
+    )
     if store.has_table("mwdata", "sync_runs"):
-        out["sync_runs"] = store.query("SELECT * FROM mwdata.sync_runs ORDER BY 1 DESC LIMIT 50")
+        last_ok = store.query(
+            "SELECT replace(entity, '-', '_') AS entity, max(ended_at) AS last_success FROM mwdata.sync_runs "
+            "WHERE outcome = 'success' GROUP BY 1"
+        )
+        fresh = fresh.merge(last_ok, on="entity", how="left")
+        out["sync_runs"] = store.query(
+            "SELECT run_id, entity, started_at, ended_at, outcome, rows, requests, retries, throttled, errors, message "
+            "FROM mwdata.sync_runs ORDER BY started_at DESC LIMIT 100"
+        )
     else:
+        fresh["last_success"] = pd.NaT
         out["sync_runs"] = pd.DataFrame()
-    if store.has_table("mwdata", "check_results"):
-        out["checks"] = store.query("SELECT * FROM mwdata.check_results ORDER BY 1 DESC LIMIT 200")
-    else:
-        out["checks"] = pd.DataFrame()
+    if store.has_table("mwdata", "sync_state"):
+        wm = store.query("SELECT replace(entity, '-', '_') AS entity, watermark FROM mwdata.sync_state")
+        fresh = fresh.merge(wm, on="entity", how="left")
+    out["freshness"] = fresh
+    checks = next(
+        (t for t in ("check_results", "dq_results", "test_results") if store.has_table("mwdata", t)), None
+    )
+    out["checks"] = store.query(f"SELECT * FROM mwdata.{checks} LIMIT 500") if checks else pd.DataFrame()
     out["daily_rows"] = store.query(
-        "SELECT CAST(created_time AS DATE) AS day, count(*) AS interactions FROM raw.interactions "
-        "WHERE CAST(created_time AS DATE) BETWEEN ? AND ? GROUP BY 1 ORDER BY 1",
-        [f.start, f.end],
+        "WITH days AS (SELECT CAST(t AS DATE) AS day FROM range(CAST(? AS TIMESTAMP), "
+        "CAST(? AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY) r(t)), "
+        "n AS (SELECT CAST(created_time AS DATE) AS day, count(*) AS interactions FROM raw.interactions "
+        "WHERE created_time >= CAST(? AS TIMESTAMPTZ) AND created_time < CAST(? AS TIMESTAMPTZ) + INTERVAL 1 DAY "
+        "GROUP BY 1) SELECT days.day, coalesce(n.interactions, 0) AS interactions FROM days LEFT JOIN n USING (day) "
+        "ORDER BY 1",
+        [f.start, f.end, f.start, f.end],
     )
     return out
 

@@ -226,37 +226,54 @@ def journey(ctx: Ctx) -> None:
             )
 
 
+def _hours_since(ts: object, now: pd.Timestamp) -> float | None:
+    if ts is None or pd.isna(ts):  # type: ignore[arg-type]
+        return None
+    t = pd.Timestamp(ts)  # type: ignore[arg-type]
+    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return round((now - t).total_seconds() / 3600, 1)
+
+
 def health(ctx: Ctx) -> None:
     _header(ctx, "Data health", "health")
     d = ctx.run("health")
-    fr = d["freshness"]
+    fr = d["freshness"].copy()
+    now = pd.Timestamp.now(tz="UTC")
+    limit = ctx.cfg.alerts.max_freshness_hours
+    keep_days = 30 - ctx.cfg.alerts.retention_margin_days
     st.subheader("Freshness")
     if not fr.empty:
-        now = pd.Timestamp.now(tz="UTC")
-        fr = fr.copy()
-        fr["lag_hours"] = [
-            None if pd.isna(t) else round((now - pd.Timestamp(t).tz_convert("UTC")).total_seconds() / 3600, 1)
-            for t in fr["last_synced"]
-        ]
-        limit = ctx.cfg.alerts.max_freshness_hours
-        retention = 30 - ctx.cfg.alerts.retention_margin_days
-        stale = fr[fr["lag_hours"].fillna(1e9) > limit]
+        fr["hours_since_success"] = [_hours_since(t, now) for t in fr.get("last_success", fr["last_written"])]
+        fr["hours_since_newest_record"] = [_hours_since(t, now) for t in fr["newest_record"]]
+        lag = fr["hours_since_success"].astype("float64").fillna(float("inf"))
+        stale = fr[lag > limit]
         if not stale.empty:
-            st.warning(f"Stale (> {limit:.0f} h since the last sync): {', '.join(map(str, stale['entity']))}")
-        at_risk = fr[fr["lag_hours"].fillna(1e9) > retention * 24]
+            st.warning(
+                f"No successful sync for more than {limit:.0f} h: {', '.join(map(str, stale['entity']))}. "
+                "Run `mwdata sync` (or check its schedule)."
+            )
+        at_risk = fr[lag > keep_days * 24]
         if not at_risk.empty:
             st.error(
-                "Retention risk: the API keeps 30 days; data not synced for more than "
-                f"{retention:.0f} days will soon be lost for good: {', '.join(map(str, at_risk['entity']))}"
+                f"Retention risk: the API keeps 30 days and {', '.join(map(str, at_risk['entity']))} "
+                f"last synced more than {keep_days:.0f} days ago; records older than 30 days are lost for "
+                "good unless a sync runs now."
             )
+        if stale.empty and at_risk.empty:
+            st.success(f"Every table synced successfully within the last {limit:.0f} h.")
     ui.table(fr)
-    ui.chart(
-        charts.lines(d["daily_rows"], "day", ["interactions"], "Raw interactions per day (gaps show here)")
-    )
+    rows = d["daily_rows"]
+    empty_days = rows[rows["interactions"] == 0]
+    if not empty_days.empty:
+        st.warning(f"{len(empty_days)} day(s) in the range have no interaction at all: a gap in the sync?")
+    ui.chart(charts.lines(rows, "day", ["interactions"], "Raw interactions per day (gaps show here)"))
     st.subheader("Sync runs")
     ui.table(d["sync_runs"])
     st.subheader("Data-quality checks")
-    ui.table(d["checks"])
+    if d["checks"].empty:
+        st.info("No data-quality results stored yet: run `mwdata check`.")
+    else:
+        ui.table(d["checks"])
 
 
 PAGES = {
