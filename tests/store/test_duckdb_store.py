@@ -47,6 +47,17 @@ def window(store: DuckDBStore, lo: int = 0, hi: int = 24, run: str = "r1") -> Wi
     return w
 
 
+def put(
+    store: DuckDBStore, records: list, w: Window, last_id: str, done: bool = False, run: str = "r1"
+) -> int:
+    """Write one batch the way the sync engine does (encoded pages, then an atomic write)."""
+    unique = len({r.get("id") for r in records}) == len(records)
+    chunks = [store.encode(INTER, records)] if records else []
+    return store.write(
+        INTER, chunks, w, rows=len(records), unique=unique, last_id=last_id, pages=1, done=done, run_id=run
+    )
+
+
 def rows(store: DuckDBStore) -> dict[str, tuple]:
     return {
         r[0]: r[1:]
@@ -69,27 +80,25 @@ def test_tables_follow_the_raw_contract(store: DuckDBStore) -> None:
 def test_upsert_keeps_the_newest_version_and_every_field(store: DuckDBStore) -> None:
     w = window(store)
     batch = [rec("a", 1), rec("a", 3, extra_field={"x": 1}), rec("a", 2), rec("b", 1, label=None)]
-    store.write(INTER, batch, w, last_id="b", pages=1, done=False, run_id="r1")
+    put(store, batch, w, "b", done=False, run="r1")
     got = rows(store)
     assert set(got) == {"a", "b"}
     assert json.loads(got["a"][1]) == batch[1]  # the whole record, unknown field included
     assert got["a"][0] == datetime(2026, 11, 1, 3, tzinfo=UTC)
     assert json.loads(got["a"][2]) == {"content": "v3"}
     # an older version arriving later never replaces a newer one; a tie changes nothing
-    store.write(
-        INTER, [rec("a", 2), rec("b", 1, label="changed?")], w, last_id="b", pages=1, done=False, run_id="r2"
-    )
+    put(store, [rec("a", 2), rec("b", 1, label="changed?")], w, "b", run="r2")
     again = rows(store)
     assert again["a"] == got["a"] and again["b"] == got["b"]
     # a newer version wins
-    store.write(INTER, [rec("b", 5)], w, last_id="b", pages=1, done=False, run_id="r3")
+    put(store, [rec("b", 5)], w, "b", done=False, run="r3")
     assert rows(store)["b"][0] == datetime(2026, 11, 1, 5, tzinfo=UTC) and rows(store)["b"][3] == "r3"
 
 
 def test_bad_values_are_kept_raw_not_fatal(store: DuckDBStore) -> None:
     w = window(store)
     odd = rec("c", 1, created_time="not a time", served="maybe", brand_new=[1, 2])
-    store.write(INTER, [odd, {"no_id": True}], w, last_id="c", pages=1, done=False, run_id="r1")
+    put(store, [odd, {"no_id": True}], w, "c", done=False, run="r1")
     (created, record) = store.con.execute("SELECT created_time, _record FROM raw.interactions").fetchone()
     assert created is None and json.loads(record) == odd
 
@@ -100,21 +109,21 @@ def test_checkpoint_and_watermark_commit_with_the_data(store: DuckDBStore) -> No
     store.plan("r1", [w1, w2])
     store.start_run("r1", INTER, datetime.now(UTC), "{}")
     # the later window finishes first: the watermark must not pass the unfinished earlier one
-    store.write(INTER, [rec("z", 13)], w2, last_id="z", pages=1, done=True, run_id="r1")
+    put(store, [rec("z", 13)], w2, "z", done=True, run="r1")
     assert store.state(INTER).watermark == D
-    store.write(INTER, [rec("a", 1)], w1, last_id="a", pages=1, done=False, run_id="r1")
+    put(store, [rec("a", 1)], w1, "a", done=False, run="r1")
     st = store.state(INTER)
     assert st.watermark == D and [(p.lo, p.last_id) for p in st.pending] == [(D, "a")]
-    store.write(INTER, [], w1, last_id="a", pages=0, done=True, run_id="r1")
+    put(store, [], w1, "a", done=True, run="r1")
     assert store.state(INTER).watermark == D.replace(day=2) and store.state(INTER).pending == []
 
 
 def test_failed_write_rolls_back_data_and_checkpoint(store: DuckDBStore) -> None:
     w = window(store)
-    store.write(INTER, [rec("a", 1)], w, last_id="a", pages=1, done=False, run_id="r1")
+    put(store, [rec("a", 1)], w, "a", done=False, run="r1")
     store.con.execute("ALTER TABLE mwdata.sync_windows RENAME TO sync_windows_gone")
     with pytest.raises(Exception, match="sync_windows"):
-        store.write(INTER, [rec("b", 1)], w, last_id="b", pages=1, done=False, run_id="r1")
+        put(store, [rec("b", 1)], w, "b", done=False, run="r1")
     store.con.execute("ALTER TABLE mwdata.sync_windows_gone RENAME TO sync_windows")
     assert set(rows(store)) == {"a"}
     assert store.state(INTER).pending[0].last_id == "a"
@@ -175,7 +184,7 @@ def test_status_of_a_missing_store(tmp_path: Path) -> None:
 
 def test_store_file_is_plain_duckdb(tmp_path: Path, store: DuckDBStore) -> None:
     w = window(store)
-    store.write(INTER, [rec("a", 1)], w, last_id="a", pages=1, done=True, run_id="r1")
+    put(store, [rec("a", 1)], w, "a", done=True, run="r1")
     store.close()
     con = duckdb.connect(str(tmp_path / "m.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM raw.interactions").fetchone() == (1,)

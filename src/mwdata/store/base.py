@@ -81,19 +81,27 @@ class Store(Protocol):
 
     def start_run(self, run_id: str, entity: Entity, started_at: datetime, detail: str) -> None: ...
 
+    def encode(self, entity: Entity, records: Sequence[dict[str, Any]]) -> Any:
+        """One page of API records in the store's own compact form (called by reader threads, so the
+        queue to the writer holds compact batches rather than Python dicts)."""
+        ...
+
     def write(
         self,
         entity: Entity,
-        records: Sequence[dict[str, Any]],
+        chunks: Sequence[Any],
         window: Window,
         *,
+        rows: int,
         last_id: str | None,
         pages: int,
         done: bool,
         run_id: str,
+        unique: bool = False,
     ) -> int:
-        """Atomically upsert `records`, checkpoint `window` at `last_id`, and, if `done`, close the
-        window and advance the watermark. Returns the number of rows inserted or updated."""
+        """Atomically upsert the records of `chunks` (from `encode`; `rows` of them, `unique` if no id
+        repeats), checkpoint `window` at `last_id`, and, if `done`, close the window and advance the
+        watermark. Returns the number of rows inserted or updated."""
         ...
 
     def finish_run(

@@ -218,38 +218,43 @@ class DuckDBStore:
                 )
 
     # -- data --------------------------------------------------------------------------------
+    def encode(self, entity: Entity, records: Sequence[dict[str, Any]]) -> pa.Table:
+        return records_to_arrow(records)
+
     def write(
         self,
         entity: Entity,
-        records: Sequence[dict[str, Any]],
+        chunks: Sequence[Any],
         window: Window,
         *,
+        rows: int,
         last_id: str | None,
         pages: int,
         done: bool,
         run_id: str,
+        unique: bool = False,
     ) -> int:
-        changed = 0
-        batch = records_to_arrow(records) if records else None
+        batch = pa.concat_tables(chunks) if chunks and rows else None
         if batch is not None:
             self.con.register("batch", batch)
         try:
-            changed = self._write_tx(entity, records, batch, window, last_id, pages, done, run_id)
+            changed = self._write_tx(entity, batch, unique, window, rows, last_id, pages, done, run_id)
         finally:
             if batch is not None:
                 self.con.unregister("batch")
         window.done = done
         window.last_id = last_id
-        window.rows += len(records)
+        window.rows += rows
         window.pages += pages
         return changed
 
     def _write_tx(
         self,
         entity: Entity,
-        records: Sequence[dict[str, Any]],
         batch: pa.Table | None,
+        unique: bool,
         window: Window,
+        rows: int,
         last_id: str | None,
         pages: int,
         done: bool,
@@ -258,10 +263,6 @@ class DuckDBStore:
         changed = 0
         with self._tx():
             if batch is not None:
-                try:
-                    unique = len({r.get("id") for r in records}) == len(records)
-                except TypeError:  # an unhashable id: let DuckDB sort it out
-                    unique = False
                 key = f"{entity.path}:{unique}"
                 sql = self._merge.get(key) or self._merge.setdefault(
                     key, merge_sql(entity, dedupe=not unique)
@@ -271,14 +272,14 @@ class DuckDBStore:
             self.con.execute(
                 f"UPDATE {STATE_SCHEMA}.sync_windows SET last_id = ?, rows = rows + ?, pages = pages + ?, "
                 "done = ?, updated_at = now() WHERE window_id = ?",
-                [last_id, len(records), pages, done, window.window_id],
+                [last_id, rows, pages, done, window.window_id],
             )
             if done and window.advances_watermark:
                 self._advance_watermark(entity, run_id)
             self.con.execute(
                 f"UPDATE {STATE_SCHEMA}.sync_runs SET rows = rows + ?, pages = pages + ? "
                 "WHERE run_id = ? AND entity = ?",
-                [len(records), pages, run_id, entity.path],
+                [rows, pages, run_id, entity.path],
             )
         return changed
 

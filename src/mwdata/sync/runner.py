@@ -148,7 +148,9 @@ def parse_time(text: str, what: str) -> datetime:
 class _Item:
     entity: Entity
     window: Window
-    records: list[dict[str, Any]]
+    chunks: list[Any]
+    rows: int
+    unique: bool
     last_id: str | None
     pages: int
     done: bool
@@ -245,8 +247,10 @@ def _execute(
             try:
                 store.write(
                     item.entity,
-                    item.records,
+                    item.chunks,
                     item.window,
+                    rows=item.rows,
+                    unique=item.unique,
                     last_id=item.last_id,
                     pages=item.pages,
                     done=item.done,
@@ -257,30 +261,42 @@ def _execute(
                 stop.set()
                 continue
             r = results[item.entity.path]
-            r.rows += len(item.records)
+            r.rows += item.rows
             r.pages += item.pages
             if progress:
-                progress(item.entity.path, len(item.records), item.done)
+                progress(item.entity.path, item.rows, item.done)
 
     def read(w: Window) -> None:
         e = by_path[w.entity]
         if stop.is_set() or e.path in failed:
             return
         stats = results[e.path].stats
-        buf: list[dict[str, Any]] = []
-        pages = 0
+        chunks: list[Any] = []
+        ids: set[Any] = set()
+        rows = pages = 0
+        unique = True
         last = w.last_id
         try:
             for page in client.window_pages(e, w.lo, w.hi, w.last_id, stats):
                 if stop.is_set() or e.path in failed:
                     return
-                buf.extend(page.records)
+                if page.records:
+                    chunks.append(store.encode(e, page.records))
+                    if unique:
+                        try:
+                            ids.update(r.get(e.key) for r in page.records)
+                        except TypeError:
+                            ids.clear()
+                            unique = False
+                    rows += len(page.records)
+                    unique = unique and len(ids) == rows
                 pages += 1
                 last = page.last_id
-                if len(buf) >= batch_size:
-                    q.put(_Item(e, w, buf, last, pages, False))
-                    buf, pages = [], 0
-            q.put(_Item(e, w, buf, last, pages, True))
+                if rows >= batch_size:
+                    q.put(_Item(e, w, chunks, rows, unique, last, pages, False))
+                    chunks, rows, pages, unique = [], 0, 0, True
+                    ids = set()
+            q.put(_Item(e, w, chunks, rows, unique, last, pages, True))
         except MwdataError as err:
             fail(e.path, err)
             if not isinstance(err, ScopeError):
