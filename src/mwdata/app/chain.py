@@ -52,6 +52,8 @@ def _transform_api() -> Any:
         from mwdata import transform
     except ImportError as exc:  # pragma: no cover - the transform layer ships with mwdata
         raise TransformError(f"the transform layer is not installed: {exc}") from None
+    if not (hasattr(transform, "build") and hasattr(transform, "check")):
+        raise TransformError("this mwdata has no transform layer (mwdata.transform.build/check) yet")
     return transform
 
 
