@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mwdata.app import server
+from tests.api.conftest import scripted  # noqa: F401 (fixture for test_run.py)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

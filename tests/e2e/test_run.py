@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.api.conftest import scripted  # noqa: F401 (fixture)
 from tests.sync.conftest import KEY, mini_odata, run_cli
 
 NOW = datetime.now(UTC)
