@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import dashboard_data
+from tests.api.conftest import scripted  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="session")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from mwdata.app import queries
 from mwdata.app.db import Store
 from mwdata.app.filters import Filters
+from tests.sync.conftest import mini_odata
+
+MWDATA = str(Path(sys.executable).with_name("mwdata"))
 
 WRITER = textwrap.dedent(
     """
@@ -85,4 +90,55 @@ def test_dashboard_keeps_serving_while_a_writer_holds_the_file(mart_store: Path,
         writer.execute("INSERT INTO mwdata.sync_runs (run_id, outcome) VALUES ('held', 'running')")
         again = queries.kpis(store, f, "analytics")  # no lock error: served from the snapshot
         assert again.equals(before)
+    store.close()
+
+
+def test_real_sync_writes_while_the_dashboard_reads(mart_store: Path, tmp_path: Path, scripted: Any) -> None:
+    """`mwdata sync` (a separate process, DuckDB opened read-write) succeeds repeatedly while every
+    page's queries run against the same file, and the dashboard then shows the synced rows."""
+    now = datetime.now(UTC)
+    db = tmp_path / "synced.duckdb"
+    db.write_bytes(mart_store.read_bytes())
+    records: dict[str, list[dict[str, str]]] = {"interactions": []}
+    srv = scripted(mini_odata(records))
+    (tmp_path / "mwdata.toml").write_text(
+        f'store = "{db}"\n[api]\nbase_url = "{srv.url}"\nrequests_per_minute = 60000\n'
+        f'[sync]\nstart = "{now - timedelta(days=2):%Y-%m-%dT%H:%M:%SZ}"\nentities = "interactions"\n'
+    )
+    store = Store(db, snapshot_dir=tmp_path / "snaps")
+    f = Filters(date(2026, 4, 1), date(2026, 5, 31))
+    reads = 0
+    for batch in range(3):
+        stamp = (now - timedelta(hours=10 - batch)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        records["interactions"] += [
+            {
+                "id": f"sync-{batch}-{i:04d}",
+                "conversation_id": "c1",
+                "user_id": "1",
+                "actor": "user",
+                "platform": "slack",
+                "type": "INTERACTION_TYPE_FREE_TEXT",
+                "detail": {"content": "hi"},
+                "created_time": stamp,
+                "last_updated_time": stamp,
+            }  # fmt: skip
+            for i in range(200)
+        ]
+        proc = subprocess.Popen(
+            [MWDATA, "sync"],
+            cwd=tmp_path,
+            env={**os.environ, "MWDATA_API_KEY": "k", "MWDATA_CONFIG": str(tmp_path / "mwdata.toml")},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        while proc.poll() is None:
+            for page in queries.PAGES.values():
+                page(store, f, "analytics")
+            reads += 1
+        _, err = proc.communicate()
+        assert proc.returncode == 0, err  # never "Could not set lock on file"
+    assert reads >= 1
+    synced = store.query("SELECT count(*) AS n FROM raw.interactions WHERE id LIKE 'sync-%'")["n"].iloc[0]
+    assert synced == 600
     store.close()

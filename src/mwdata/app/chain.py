@@ -99,12 +99,15 @@ def _progress() -> Progress:
 
 def run_demo(out: Path, users: int, days: int, seed: int = 1) -> Config:
     """Build a complete demo store in `out` and return the config that reads it."""
-    from mwdata.simulator import (  # type: ignore[attr-defined]
-        GeneratorConfig,
-        SimulatorConfig,
-        SimulatorServer,
-        generate,
-    )
+    try:
+        from mwdata.simulator import (  # type: ignore[attr-defined]
+            GeneratorConfig,
+            SimulatorConfig,
+            SimulatorServer,
+            generate,
+        )
+    except ImportError as exc:
+        raise MwdataError(f"the demo needs mwdata's simulator, which this install lacks ({exc})") from None
 
     out.mkdir(parents=True, exist_ok=True)
     store = out / "mwdata.duckdb"

@@ -7,6 +7,7 @@ import streamlit as st
 
 from mwdata.app import charts, queries, ui
 from mwdata.app.ui import Ctx
+from mwdata.errors import MwdataError
 
 
 def _v(df: pd.DataFrame, col: str) -> float | None:
@@ -297,4 +298,7 @@ def render(page: str) -> None:
     ctx = ui.current()
     if ctx is None:
         st.stop()
-    PAGES[page][2](ctx)
+    try:
+        PAGES[page][2](ctx)
+    except MwdataError as err:  # e.g. a mart missing before the first `mwdata build`: say so, no traceback
+        st.error(str(err))
