@@ -75,7 +75,7 @@ def bars(
             x=alt.X(f"{value}:Q", title=None, axis=alt.Axis(format=fmt)),
             tooltip=[f"{category}:N", alt.Tooltip(f"{value}:Q", format=fmt)],
         )
-        .properties(title=title, width=WIDTH, height=max(60, 22 * len(d)))
+        .properties(title=title, width=WIDTH, height=alt.Step(22))
     )
 
 
@@ -93,7 +93,7 @@ def grouped_bars(df: pd.DataFrame, category: str, values: list[str], title: str)
             color=alt.Color("measure:N", title=None),
             tooltip=[f"{category}:N", "measure:N", "value:Q"],
         )
-        .properties(title=title, width=WIDTH, height=max(80, 14 * len(long)))
+        .properties(title=title, width=WIDTH, height=alt.Step(12))
     )
 
 
@@ -107,7 +107,7 @@ def funnel(df: pd.DataFrame, title: str = "Conversation funnel") -> alt.Chart:
     return (
         base.mark_bar()
         + base.mark_text(align="left", dx=4).encode(text=alt.Text("conversations:Q", format=","))
-    ).properties(title=title, width=WIDTH, height=180)
+    ).properties(title=title, width=WIDTH, height=alt.Step(30))
 
 
 def heatmap(df: pd.DataFrame, title: str = "Weekly cohort retention") -> alt.Chart:
@@ -127,5 +127,5 @@ def heatmap(df: pd.DataFrame, title: str = "Weekly cohort retention") -> alt.Cha
                 alt.Tooltip("retention:Q", format=".0%"),
             ],
         )
-        .properties(title=title, width=WIDTH, height=HEIGHT)
+        .properties(title=title, width=WIDTH, height=alt.Step(18))
     )
