@@ -9,6 +9,11 @@ WIDTH = 640
 HEIGHT = 220
 
 
+def _axis(fmt: str) -> alt.Axis:
+    """Counts get integer ticks only (no "1, 1, 2, 2" on small ranges)."""
+    return alt.Axis(format=fmt, tickMinStep=1) if fmt.endswith(".0f") else alt.Axis(format=fmt)
+
+
 def _empty(title: str) -> alt.Chart:
     return (
         alt.Chart(pd.DataFrame({"text": ["no data for these filters"]}))
@@ -30,7 +35,7 @@ def lines(
         .mark_line(point=len(df) < 40)
         .encode(
             x=alt.X(f"{x}:T", title=None),
-            y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=fmt)),
+            y=alt.Y("value:Q", title=y_title, axis=_axis(fmt)),
             color=alt.Color("series:N", title=None),
             tooltip=[alt.Tooltip(f"{x}:T"), "series:N", alt.Tooltip("value:Q", format=fmt)],
         )
@@ -72,7 +77,7 @@ def bars(
         .mark_bar()
         .encode(
             y=alt.Y(f"{category}:N", sort=sort, title=None),
-            x=alt.X(f"{value}:Q", title=None, axis=alt.Axis(format=fmt)),
+            x=alt.X(f"{value}:Q", title=None, axis=_axis(fmt)),
             tooltip=[f"{category}:N", alt.Tooltip(f"{value}:Q", format=fmt)],
         )
         .properties(title=title, width=WIDTH, height=alt.Step(22))
