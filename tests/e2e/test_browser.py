@@ -10,8 +10,6 @@ import pytest
 from mwdata.app import views
 from tests.e2e.conftest import ARTIFACTS
 
-pytestmark = pytest.mark.browser
-
 
 def visit_every_page(browser: Any, url: str, tag: str) -> dict[str, str]:
     """Open each page by its URL, wait for its title and for Streamlit to finish; return page -> title."""
@@ -41,6 +39,7 @@ def visit_every_page(browser: Any, url: str, tag: str) -> dict[str, str]:
     return seen
 
 
+@pytest.mark.browser
 def test_every_page_in_chromium(
     browser: Any, running_dashboard: Any, tmp_path: Path, mart_config: Path
 ) -> None:
@@ -48,3 +47,32 @@ def test_every_page_in_chromium(
     seen = visit_every_page(browser, url, "fixture")
     assert set(seen) == set(views.PAGES)
     assert all((ARTIFACTS / f"fixture-{k}.png").stat().st_size > 10_000 for k in seen)
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses listening on `port`, from /proc/net/tcp{,6} (no traffic needed)."""
+    found = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(name).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            addr, p = local.rsplit(":", 1)
+            if state == "0A" and int(p, 16) == port:
+                found.add(addr)
+    return found
+
+
+def test_dashboard_binds_loopback_only(running_dashboard: Any, mart_config: Path) -> None:
+    """`mwdata dashboard` (no browser needed): healthy, serves the app, listens on 127.0.0.1 only."""
+    import urllib.request
+
+    url = running_dashboard(mart_config)
+    with urllib.request.urlopen(url + "/_stcore/health", timeout=10) as resp:
+        assert resp.read() == b"ok"
+    with urllib.request.urlopen(url + "/", timeout=10) as resp:
+        assert b"<html" in resp.read().lower()
+    port = int(url.rsplit(":", 1)[1])
+    assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1, little-endian hex

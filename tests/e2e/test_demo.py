@@ -50,6 +50,7 @@ def test_demo_builds_a_store_and_a_report(demo_dir: Path) -> None:
     assert "api_key" not in (demo_dir / "mwdata.toml").read_text()
 
 
+@pytest.mark.browser
 def test_dashboard_serves_the_demo(demo_dir: Path, running_dashboard: Any, browser: Any) -> None:
     url = running_dashboard(demo_dir / "mwdata.toml")
     with urllib.request.urlopen(url + "/_stcore/health", timeout=10) as resp:

@@ -116,3 +116,32 @@ def test_unreachable_server_and_missing_settings(report: Any) -> None:
         mail.send(cfg, mail.build_message(cfg, "weekly", report.html, report.csvs), timeout=5)
     with pytest.raises(ConfigError, match="mail_from"):
         mail.build_message(ReportConfig(), "x", report.html, [])
+
+
+def test_cli_report_email_end_to_end(smtp: tuple[Inbox, int], mart_store: Path, tmp_path: Path) -> None:
+    """`mwdata report --email` as a user runs it: config file + password in the environment."""
+    import subprocess
+    import sys
+
+    inbox, port = smtp
+    (tmp_path / "mwdata.toml").write_text(
+        f'store = "{mart_store}"\n[report]\noutput_dir = "{tmp_path / "reports"}"\nsmtp_host = "127.0.0.1"\n'
+        f'smtp_port = {port}\nsmtp_user = "reporter"\nmail_from = "mwdata@example.test"\nmail_to = ["ops@example.test"]\n'
+    )
+    r = subprocess.run(
+        [str(Path(sys.executable).with_name("mwdata")), "-v", "report", "--email", "--days", "14"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MWDATA_SMTP_PASSWORD": PASSWORD, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert PASSWORD not in r.stdout + r.stderr
+    assert len(inbox.messages) == 1 and "ops@example.test" in inbox.messages[0][1]
+    assert list((tmp_path / "reports").rglob("report.html"))
+    # a wrong password: exit code of EmailError, no traceback, no password
+    bad = subprocess.run(
+        [str(Path(sys.executable).with_name("mwdata")), "report", "--email"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MWDATA_SMTP_PASSWORD": "nope" + PASSWORD},
+    )  # fmt: skip
+    assert bad.returncode == mail.EmailError.exit_code and "Traceback" not in bad.stderr
+    assert PASSWORD not in bad.stdout + bad.stderr
