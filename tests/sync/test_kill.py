@@ -1,0 +1,86 @@
+"""SIGKILL at random points, rerun, compare with the truth; and a second concurrent sync refused.
+
+The sync runs as a real `mwdata sync` subprocess against the simulator (a real HTTP server in this
+process); the kill lands wherever it lands — mid-page, mid-batch, mid-commit.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sync.conftest import run_cli
+from tests.sync.test_sync_simulator import ALL, assert_equal_truth, config, sim_now
+
+if not hasattr(pytest.importorskip("mwdata.simulator"), "SimulatorServer"):
+    pytest.skip("the simulator has not landed yet", allow_module_level=True)
+
+
+def cli_env(sim: Any, tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "mwdata.toml").write_text(
+        "[api]\nrequests_per_minute = 0\npage_size = 100\n[sync]\nworkers = 2\nbatch_size = 300\n"
+    )
+    return {
+        "MWDATA_BASE_URL": sim.base_url,
+        "MWDATA_API_KEY": sim.api_key,
+        "MWDATA_STORE": str(tmp_path / "m.duckdb"),
+        "MWDATA_SYNC_NOW": sim_now(sim).isoformat(),
+    }
+
+
+def spawn(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("MWDATA_")}
+    full.update(env)
+    exe = str(Path(sys.executable).parent / "mwdata")
+    return subprocess.Popen(
+        [exe, "--json", "sync"], env=full, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_sigkill_at_random_points_then_rerun(simulator, small_dataset, tmp_path: Path) -> None:
+    rng = random.Random(int(os.environ.get("MWDATA_KILL_SEED", "20261128")))
+    with simulator(small_dataset, latency_s=0.003) as sim:
+        killed = 0
+        for round_ in range(10):
+            if round_ % 3 == 2:  # the data moves on between some of the crashes
+                sim.advance(hours=6)
+                sim.reemit("interactions", fraction=0.01, seed=round_)
+            env = cli_env(sim, tmp_path)
+            proc = spawn(env, tmp_path)
+            time.sleep(rng.uniform(0.8, 3.5))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                killed += 1
+            proc.communicate(timeout=60)
+        assert killed >= 5, "the sync finished too fast for the kills to land mid-run"
+        done = run_cli("sync", env=cli_env(sim, tmp_path), cwd=tmp_path, timeout=300)
+        assert done.returncode == 0, done.stderr
+        cfg = config(sim, tmp_path)
+        assert_equal_truth(cfg, sim, ALL)
+        st = run_cli("--json", "status", env=cli_env(sim, tmp_path), cwd=tmp_path)
+        assert '"aborted"' in st.stdout or killed == 0
+
+
+def test_second_concurrent_sync_is_refused(simulator, small_dataset, tmp_path: Path) -> None:
+    with simulator(small_dataset, latency_s=0.02) as sim:
+        env = cli_env(sim, tmp_path)
+        first = spawn(env, tmp_path)
+        lock = tmp_path / "m.duckdb.lock"
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip()):
+                time.sleep(0.05)
+            second = run_cli("sync", env=env, cwd=tmp_path)
+            assert second.returncode == 6, second.stderr
+            assert f"pid {first.pid}" in second.stderr and "Traceback" not in second.stderr
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.communicate(timeout=60)
