@@ -28,7 +28,7 @@ console = Console()
 Step = Callable[[], str]
 
 
-def _sync(cfg: Config, progress: Progress | None = None, since: datetime | None = None) -> str:
+def _sync(cfg: Config, progress: Progress | None = None, now: datetime | None = None) -> str:
     from mwdata.sync.pipeline import sync
     from mwdata.sync.runner import SyncOptions
 
@@ -38,7 +38,7 @@ def _sync(cfg: Config, progress: Progress | None = None, since: datetime | None 
         if progress is not None and task is not None:
             progress.update(task, advance=rows, description=f"sync {entity}")
 
-    result = sync(cfg, SyncOptions(since=since), progress=on_rows)
+    result = sync(cfg, SyncOptions(now=now), progress=on_rows)
     err = result.first_error()
     if err is not None:
         raise err
@@ -143,7 +143,8 @@ def run_demo(out: Path, users: int, days: int, seed: int = 1) -> Config:
             sync={"start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "window_hours": 168.0},
         )
         with _progress() as progress:
-            detail = _sync(cfg, progress)
+            clock = getattr(sim, "now", None)  # the simulator's clock bounds the sync, as in production
+            detail = _sync(cfg, progress, now=clock() if callable(clock) else clock)
         console.print(f"      {detail}")
     step(3, "Building the dbt models")
     console.print(f"      {_build(cfg)}")
