@@ -74,3 +74,26 @@ def test_previous_period_is_adjacent_and_same_length() -> None:
     f = Filters(date(2026, 5, 1), date(2026, 5, 31))
     p = f.previous()
     assert p.days == f.days and p.end == date(2026, 4, 30)
+
+
+def test_new_and_retained_users_equal_python_sets(store: Store) -> None:
+    f = Filters(date(2026, 5, 10), date(2026, 5, 24))
+    got = queries.user_counts(store, f, "analytics").iloc[0]
+    rows = store.query(
+        "SELECT user_id, date_day FROM analytics.moveworks__user_daily WHERE NOT is_test_user AND date_day <= ?",
+        [f.end],
+    )
+    first: dict[str, date] = {}
+    now: set[str] = set()
+    before: set[str] = set()
+    prev = f.previous()
+    for uid, day in zip(rows["user_id"], rows["date_day"], strict=True):
+        d = day.date() if hasattr(day, "date") else day
+        first[uid] = min(first.get(uid, d), d)
+        if f.start <= d <= f.end:
+            now.add(uid)
+        if prev.start <= d <= prev.end:
+            before.add(uid)
+    assert got["active_users"] == len(now)
+    assert got["new_users"] == sum(1 for d in first.values() if f.start <= d <= f.end)
+    assert got["retained_users"] == len(now & before)

@@ -202,7 +202,32 @@ def adoption(store: Store, f: Filters, schema: str) -> Frames:
         """,
         p + [f.end],
     )
-    return {"active": active, "new_returning": new_returning, "cohorts": cohorts}
+    return {
+        "active": active,
+        "new_returning": new_returning,
+        "cohorts": cohorts,
+        "users": user_counts(store, f, schema),
+        "users_previous": user_counts(store, f.previous(), schema),
+    }
+
+
+def user_counts(store: Store, f: Filters, schema: str) -> pd.DataFrame:
+    """Active, new (first activity in the period) and retained (active in this and the previous period)."""
+    w, p = _where(f, USER_DAILY_DIMS, date_col=None)
+    prev = f.previous()
+    return store.query(
+        f"""
+        WITH u AS (SELECT user_id, min(date_day) AS first_day,
+                          bool_or(date_day BETWEEN ? AND ?) AS now_active,
+                          bool_or(date_day BETWEEN ? AND ?) AS before_active
+                   FROM {_t(schema, "user_daily")} WHERE {w} AND date_day <= ? GROUP BY 1)
+        SELECT count(*) FILTER (WHERE now_active) AS active_users,
+               count(*) FILTER (WHERE first_day BETWEEN ? AND ?) AS new_users,
+               count(*) FILTER (WHERE now_active AND before_active) AS retained_users
+        FROM u
+        """,
+        [f.start, f.end, prev.start, prev.end] + p + [f.end, f.start, f.end],
+    )
 
 
 def channels(store: Store, f: Filters, schema: str) -> Frames:
@@ -312,7 +337,9 @@ def plugins(store: Store, f: Filters, schema: str) -> Frames:
                count(*) FILTER (WHERE NOT served) AS unsuccessful,
                count(*) FILTER (WHERE served) / count(*) AS served_rate,
                count(*) FILTER (WHERE used) / nullif(count(*) FILTER (WHERE served), 0) AS used_rate,
-               median(latency_seconds) AS latency_p50_s, quantile_cont(latency_seconds, 0.9) AS latency_p90_s
+               median(latency_seconds) AS latency_p50_s, quantile_cont(latency_seconds, 0.9) AS latency_p90_s,
+               count(*) FILTER (WHERE served) >= 20
+                 AND count(*) FILTER (WHERE used) < 0.2 * count(*) FILTER (WHERE served) AS served_rarely_used
         FROM {_t(schema, "plugin_calls")} WHERE {w}
         GROUP BY 1 ORDER BY calls DESC
         """,

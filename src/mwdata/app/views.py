@@ -63,13 +63,18 @@ def adoption(ctx: Ctx) -> None:
             f"{(last['dau'] / last['mau']) if last['mau'] else 0:.1%}",
             help=ui.definition("dau_wau_mau").text,
         )
+    u, up = d["users"], d["users_previous"]
+    c2 = st.columns(3)
+    ui.tile(c2[0], "active_users", _v(u, "active_users"), _v(up, "active_users"))
+    ui.tile(c2[1], "new_users", _v(u, "new_users"), _v(up, "new_users"))
+    ui.tile(c2[2], "retained_users", _v(u, "retained_users"), _v(up, "retained_users"))
     ui.chart(charts.lines(a, "day", ["dau", "wau", "mau"], "Daily, weekly and monthly active users"))
     nr = d["new_returning"]
     if not nr.empty:
         long = nr.melt(id_vars=["week"], var_name="kind", value_name="users")
         ui.chart(charts.stacked(long, "week", "users", "kind", "New vs returning users per week"))
     ui.chart(charts.heatmap(d["cohorts"]))
-    ui.define("dau_wau_mau", "new_users", "retained_users")
+    ui.define("active_users", "dau_wau_mau", "new_users", "retained_users")
 
 
 def channels(ctx: Ctx) -> None:
@@ -125,6 +130,16 @@ def plugins(ctx: Ctx) -> None:
         charts.grouped_bars(d["plugins"], "plugin_name", ["served", "used", "unsuccessful"], "Plugin calls")
     )
     ui.chart(charts.lines(d["trend"], "day", ["served", "used", "unsuccessful"], "Plugin calls per day"))
+    rare = (
+        d["plugins"][d["plugins"]["served_rarely_used"].fillna(False).astype(bool)]
+        if not d["plugins"].empty
+        else d["plugins"]
+    )
+    if not rare.empty:
+        st.warning(
+            "Served but rarely used (< 20% of served, ≥ 20 served) — a trigger or UX problem? "
+            + ", ".join(map(str, rare["plugin_name"]))
+        )
     st.subheader("Per plugin (latency in seconds; approval plugins include human waits)")
     ui.table(d["plugins"])
     ui.define("plugin_served_rate", "plugin_used_rate", "plugin_latency")
@@ -134,10 +149,12 @@ def knowledge(ctx: Ctx) -> None:
     _header(ctx, "Knowledge", "knowledge")
     d = ctx.run("knowledge")
     t = d["totals"]
-    c = st.columns(3)
+    c = st.columns(4)
     ui.tile(c[0], "citation_rate", _v(t, "citation_rate"), None, "{:.1%}")
-    c[1].metric("Resources served", f"{int(_v(t, 'resources_served') or 0):,}")
-    c[2].metric("Resources cited", f"{int(_v(t, 'resources_cited') or 0):,}")
+    rate = _v(t, "citation_rate")
+    ui.tile(c[1], "served_not_cited_rate", None if rate is None else 1 - rate, None, "{:.1%}")
+    c[2].metric("Resources served", f"{int(_v(t, 'resources_served') or 0):,}")
+    c[3].metric("Resources cited", f"{int(_v(t, 'resources_cited') or 0):,}")
     ui.chart(charts.bars(d["top_articles"], "article", "times_cited", "Most cited articles"))
     st.subheader("Most cited articles")
     ui.table(d["top_articles"])
