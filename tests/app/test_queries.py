@@ -97,3 +97,19 @@ def test_new_and_retained_users_equal_python_sets(store: Store) -> None:
     assert got["active_users"] == len(now)
     assert got["new_users"] == sum(1 for d in first.values() if f.start <= d <= f.end)
     assert got["retained_users"] == len(now & before)
+
+
+def test_missing_mart_or_column_is_an_actionable_error(tmp_path: Path) -> None:
+    import duckdb
+
+    from mwdata.errors import StoreError
+
+    path = tmp_path / "bare.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA analytics; CREATE TABLE analytics.moveworks__journey (x INT)")
+    s = Store(path, snapshot_dir=tmp_path / "snaps")
+    with pytest.raises(StoreError, match="mwdata build"):
+        queries.overview(s, Filters(date(2026, 5, 1), date(2026, 5, 2)), "analytics")
+    with pytest.raises(StoreError, match="mwdata build"):
+        queries.plugins(s, Filters(date(2026, 5, 1), date(2026, 5, 2)), "analytics")
+    s.close()

@@ -148,10 +148,10 @@ class Store:
             cur = self._conn.cursor()
         try:
             return cur.execute(sql, list(params or [])).df()
-        except duckdb.CatalogException as exc:
+        except (duckdb.CatalogException, duckdb.BinderException) as exc:
             raise StoreError(
-                f"the store lacks a table this view needs ({str(exc).splitlines()[0]}); "
-                "run `mwdata build` to create the models"
+                f"the store lacks a table or column this view needs ({str(exc).splitlines()[0]}); "
+                "run `mwdata build` to create or update the models"
             ) from None
         finally:
             cur.close()
