@@ -15,6 +15,7 @@ from mwdata.app import queries
 from mwdata.app.db import Store, get_store
 from mwdata.app.definitions import definition
 from mwdata.app.filters import DIMENSIONS, Filters
+from mwdata.app.formatting import format_delta
 from mwdata.config import Config, load_config
 from mwdata.errors import MwdataError
 
@@ -103,9 +104,7 @@ def tile(col: Any, metric: str, value: float | None, previous: float | None, fmt
     shown = "–" if value is None or pd.isna(value) else fmt.format(value)
     delta = None
     if value is not None and previous is not None and not pd.isna(value) and not pd.isna(previous):
-        delta = fmt.format(value - previous)
-        if not delta.startswith("-"):
-            delta = "+" + delta
+        delta = format_delta(value - previous, fmt)
     col.metric(d.label, shown, delta=delta, help=d.text)
 
 

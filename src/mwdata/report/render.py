@@ -24,6 +24,7 @@ from mwdata.app import charts, queries
 from mwdata.app.db import Store
 from mwdata.app.definitions import definition
 from mwdata.app.filters import Filters
+from mwdata.app.formatting import format_delta
 from mwdata.config import Config
 from mwdata.errors import ConfigError, StoreError
 
@@ -74,8 +75,7 @@ def _tiles(k: pd.DataFrame, p: pd.DataFrame) -> tuple[list[dict[str, str]], dict
         values[metric] = v
         delta = ""
         if v is not None and pv is not None:
-            delta = fmt.format(v - pv)
-            delta = delta if delta.startswith("-") else "+" + delta
+            delta = format_delta(v - pv, fmt)
         d = definition(metric)
         tiles.append({"label": d.label, "value": _num(v, fmt), "delta": delta, "definition": d.text})
     return tiles, values
