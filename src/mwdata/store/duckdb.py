@@ -1,7 +1,8 @@
 """The native store: one DuckDB file (default `mwdata.duckdb`) with raw tables, sync state and run log.
 
-Writes are batched upserts done inside DuckDB: the batch arrives as an Arrow table of one column,
-`_record` (the original record as JSON text); one `MERGE` parses it (`json_transform`, in C++),
+Writes are batched upserts done inside DuckDB: reader threads encode each page as newline-delimited
+JSON (one bytes object per page, the most compact form Python has); the writer spools a batch to a
+temporary file and one `MERGE` reads it (`read_json_objects` + `json_transform`, in C++),
 keeps the newest version per id within the batch, and merges it into `raw.<table>`, replacing a
 stored row only by a strictly newer `last_updated_time` (ties are no-ops, so re-runs are
 idempotent). The window checkpoint, the watermark and the run counters are updated in the same
@@ -14,6 +15,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +25,6 @@ from typing import Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from mwdata.catalog import ENTITIES, Entity
 from mwdata.errors import StoreError
@@ -72,7 +73,8 @@ def merge_sql(entity: Entity, dedupe: bool = True) -> str:
 MERGE INTO {table} AS t
 USING (
   SELECT {", ".join(typed)}, p._record::JSON AS _record, $1::TIMESTAMPTZ AS _synced_at, $2 AS _run_id
-  FROM (SELECT json_transform(_record, '{struct}') AS s, _record FROM batch) AS p
+  FROM (SELECT json_transform(json, '{struct}') AS s, json AS _record
+        FROM read_json_objects($3, format = 'newline_delimited')) AS p
   WHERE p.s.id IS NOT NULL
   {qualify if dedupe else ""}
 ) AS s
@@ -85,10 +87,9 @@ WHEN NOT MATCHED THEN
 """
 
 
-def records_to_arrow(records: Sequence[dict[str, Any]]) -> pa.Table:
-    """The batch as DuckDB reads it: one column `_record` with each whole record as JSON text."""
-    blobs = pa.array([orjson.dumps(r) for r in records], pa.binary()).cast(pa.string())
-    return pa.table({"_record": blobs})
+def encode_page(records: Sequence[dict[str, Any]]) -> bytes:
+    """A page as newline-delimited JSON: each whole record, one per line."""
+    return b"\n".join(map(orjson.dumps, records))
 
 
 class DuckDBStore:
@@ -100,6 +101,7 @@ class DuckDBStore:
         self._memory_limit = memory_limit
         self._con: duckdb.DuckDBPyConnection | None = None
         self._merge: dict[str, str] = {}
+        self._spool: Path | None = None
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -134,6 +136,15 @@ class DuckDBStore:
         if self._con is not None:
             self._con.close()
             self._con = None
+        if self._spool is not None:
+            shutil.rmtree(self._spool, ignore_errors=True)
+            self._spool = None
+
+    def _spool_dir(self) -> Path:
+        """A private directory for batch files (removed on close; a crash leaves only /tmp litter)."""
+        if self._spool is None:
+            self._spool = Path(tempfile.mkdtemp(prefix="mwdata-batches-"))
+        return self._spool
 
     def prepare(self) -> None:
         with self._tx():
@@ -218,8 +229,8 @@ class DuckDBStore:
                 )
 
     # -- data --------------------------------------------------------------------------------
-    def encode(self, entity: Entity, records: Sequence[dict[str, Any]]) -> pa.Table:
-        return records_to_arrow(records)
+    def encode(self, entity: Entity, records: Sequence[dict[str, Any]]) -> bytes:
+        return encode_page(records)
 
     def write(
         self,
@@ -234,14 +245,18 @@ class DuckDBStore:
         run_id: str,
         unique: bool = False,
     ) -> int:
-        batch = pa.concat_tables(chunks) if chunks and rows else None
-        if batch is not None:
-            self.con.register("batch", batch)
+        spool: Path | None = None
+        if chunks and rows:
+            spool = self._spool_dir() / f"batch-{window.window_id}-{time.monotonic_ns()}.ndjson"
+            with open(spool, "wb") as f:
+                for chunk in chunks:
+                    f.write(chunk)
+                    f.write(b"\n")
         try:
-            changed = self._write_tx(entity, batch, unique, window, rows, last_id, pages, done, run_id)
+            changed = self._write_tx(entity, spool, unique, window, rows, last_id, pages, done, run_id)
         finally:
-            if batch is not None:
-                self.con.unregister("batch")
+            if spool is not None:
+                spool.unlink(missing_ok=True)
         window.done = done
         window.last_id = last_id
         window.rows += rows
@@ -251,7 +266,7 @@ class DuckDBStore:
     def _write_tx(
         self,
         entity: Entity,
-        batch: pa.Table | None,
+        spool: Path | None,
         unique: bool,
         window: Window,
         rows: int,
@@ -262,13 +277,13 @@ class DuckDBStore:
     ) -> int:
         changed = 0
         with self._tx():
-            if batch is not None:
+            if spool is not None:
                 key = f"{entity.path}:{unique}"
                 sql = self._merge.get(key) or self._merge.setdefault(
                     key, merge_sql(entity, dedupe=not unique)
                 )
-                res = self.con.execute(sql, [datetime.now(UTC), run_id]).fetchone()
-                changed = int(res[0]) if res else 0
+                res = self.con.execute(sql, [datetime.now(UTC), run_id, str(spool)]).fetchall()
+                changed = int(res[0][0]) if res else 0
             self.con.execute(
                 f"UPDATE {STATE_SCHEMA}.sync_windows SET last_id = ?, rows = rows + ?, pages = pages + ?, "
                 "done = ?, updated_at = now() WHERE window_id = ?",
