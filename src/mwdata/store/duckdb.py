@@ -95,7 +95,7 @@ def encode_page(records: Sequence[dict[str, Any]]) -> bytes:
 class DuckDBStore:
     """`Store` on a DuckDB file. One instance per process; `write()` is serialised by the caller."""
 
-    def __init__(self, path: str | os.PathLike[str], *, memory_limit: str | None = "256MB") -> None:
+    def __init__(self, path: str | os.PathLike[str], *, memory_limit: str | None = "128MB") -> None:
         self.path = Path(path)
         self._lock = FileLock(str(self.path) + ".lock", what=str(self.path))
         self._memory_limit = memory_limit
