@@ -39,11 +39,17 @@ def raw_columns(entity: Entity) -> list[tuple[str, str]]:
 
 
 def create_table_sql(
-    entity: Entity, types: dict[FieldType | str, str] = DUCKDB_TYPES, primary_key: bool = True
+    entity: Entity,
+    types: dict[FieldType | str, str] = DUCKDB_TYPES,
+    primary_key: bool = True,
+    column_options: dict[str, str] | None = None,
 ) -> str:
-    """DDL of one raw table. The DuckDB store passes `primary_key=False`: its MERGE keeps `id` unique
-    without the cost of an ART index (see docs/DECISIONS.md)."""
-    cols = ",\n  ".join(f'"{name}" {types[t]}' for name, t in raw_columns(entity))
+    """DDL of one raw table. The DuckDB store passes `primary_key=False` (its MERGE keeps `id` unique
+    without the cost of an ART index) and ZSTD compression for `_record` (see docs/DECISIONS.md)."""
+    opts = column_options or {}
+    cols = ",\n  ".join(
+        f'"{name}" {types[t]}' + (f" {opts[name]}" if name in opts else "") for name, t in raw_columns(entity)
+    )
     pk = ',\n  PRIMARY KEY ("id")' if primary_key else ""
     return f'CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}."{entity.table}" (\n  {cols}{pk}\n)'
 
