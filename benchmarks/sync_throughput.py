@@ -29,7 +29,9 @@ from benchmarks.sync_server import API_KEY, BenchServer, default_now
 ENTITY = "interactions"
 
 
-def child(kind: str, url: str, store: str, now: str, workers: int, batch: int, page: int) -> dict[str, Any]:
+def child(
+    kind: str, url: str, store: str, now: str, workers: int, batch: int, page: int, lookback: float = 72.0
+) -> dict[str, Any]:
     t0 = time.perf_counter()
     rows = 0
     extra: dict[str, Any] = {}
@@ -68,7 +70,7 @@ def child(kind: str, url: str, store: str, now: str, workers: int, batch: int, p
         cfg = Config(
             store=store,
             api=ApiConfig(base_url=url, api_key=Secret(API_KEY), requests_per_minute=0, page_size=page),
-            sync=SyncConfig(entities=(ENTITY,), workers=workers, batch_size=batch),
+            sync=SyncConfig(entities=(ENTITY,), workers=workers, batch_size=batch, lookback_hours=lookback),
         )
         r = sync(cfg, SyncOptions(now=datetime.fromisoformat(now)))
         if not r.ok:
@@ -123,13 +125,14 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch", type=int, default=20000)
     ap.add_argument("--page", type=int, default=1000)
+    ap.add_argument("--lookback", type=float, default=72.0, help="[sync] lookback_hours of mwdata's runs")
     ap.add_argument("--child")
     ap.add_argument("--url")
     ap.add_argument("--store")
     ap.add_argument("--now")
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(child(a.child, a.url, a.store, a.now, a.workers, a.batch, a.page)))
+        print(json.dumps(child(a.child, a.url, a.store, a.now, a.workers, a.batch, a.page, a.lookback)))
         return
     kinds = a.contenders.split(",")
     for n in a.rows or [1_000_000]:
