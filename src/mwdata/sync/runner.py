@@ -227,7 +227,7 @@ def _execute(
     by_path = {e.path: e for e in entities}
     stop = threading.Event()
     failed: set[str] = set()
-    q: queue.Queue[Any] = queue.Queue(maxsize=max(2, workers * 2))
+    q: queue.Queue[Any] = queue.Queue(maxsize=max(1, workers))
     writer_error: list[BaseException] = []
 
     def fail(path: str, err: MwdataError) -> None:
