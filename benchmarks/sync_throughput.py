@@ -111,6 +111,7 @@ def run_child(kind: str, url: str, store: Path, now: datetime, a: argparse.Names
         "--page",
         str(a.page),
     ]
+    cmd += ["--lookback", str(a.lookback)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{out.stderr[-3000:]}")
