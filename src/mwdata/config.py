@@ -279,7 +279,7 @@ def with_overrides(cfg: Config, **sections: dict[str, Any]) -> Config:
 
 def init_template() -> str:
     """The commented `mwdata.toml` written by `mwdata init` (no secrets: those come from the environment)."""
-    return '''# mwdata configuration. Secrets never go in this file: set them in the environment
+    return """# mwdata configuration. Secrets never go in this file: set them in the environment
 # (MWDATA_API_KEY, or MWDATA_CLIENT_ID + MWDATA_CLIENT_SECRET, MWDATA_SMTP_PASSWORD) or point to a
 # file only you can read (chmod 600) with api_key_file / client_secret_file / smtp_password_file.
 # Every setting can be overridden by its environment variable (see the docs).
@@ -322,4 +322,4 @@ output_dir = "reports"
 [alerts]
 max_freshness_hours = 48                # `mwdata status` warns when data is older than this
 retention_margin_days = 7               # ... and loudly when the last good sync nears the 30-day TTL
-'''
+"""
