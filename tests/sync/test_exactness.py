@@ -70,8 +70,10 @@ class MovingData:
                 return Reply(200, b'{"value": [{"id": "tru')
             if roll < 0.13:
                 return Reply(drop=True)
-            if roll < 0.17:
+            if roll < 0.15:
                 return Reply(429, {"code": "RATE_LIMIT_EXCEEDED"}, {"Retry-After": "0"})
+            if roll < 0.17:
+                return Reply(429, {"error": {"code": "RATE_LIMIT_EXCEEDED"}})  # no Retry-After: back off
         if self.moving:
             self.mutate()
         flt = req.query.get("$filter", "")
