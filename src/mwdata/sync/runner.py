@@ -37,6 +37,7 @@ from mwdata.sync.plan import EntityPlan, plan_entity, to_ms
 
 log = logging.getLogger("mwdata.sync")
 
+MAX_BATCH_ROWS = 20_000  # larger batches buy little speed and can exceed the store's memory limit
 ProgressFn = Callable[[str, int, bool], None]  # (entity, rows added, window finished)
 
 
@@ -223,7 +224,9 @@ def _execute(
     progress: ProgressFn | None,
 ) -> None:
     workers = max(1, options.workers or cfg.sync.workers)
-    batch_size = max(1, cfg.sync.batch_size)
+    batch_size = max(1, min(cfg.sync.batch_size, MAX_BATCH_ROWS))
+    if cfg.sync.batch_size > MAX_BATCH_ROWS:
+        log.warning("[sync] batch_size %s capped at %s (memory bound)", cfg.sync.batch_size, MAX_BATCH_ROWS)
     by_path = {e.path: e for e in entities}
     stop = threading.Event()
     failed: set[str] = set()
