@@ -225,22 +225,6 @@ class ApiClient:
                     return
                 self.page_cap = n  # the server caps $top below our page size: ask for what it gives
 
-    def count(self, entity: Entity, filter_: str | None = None) -> int | None:
-        """`/{entity}/$count` (None if the server does not support it)."""
-        url = f"{self.records_url}/{entity.path}/$count"
-        params = {"$filter": filter_} if filter_ else {}
-        self.pacer.acquire()
-        try:
-            resp = self._http.get(url, params=params, headers={"Authorization": self.auth.header()})
-        except httpx.HTTPError:
-            return None
-        if resp.status_code != 200:
-            return None
-        try:
-            return int(resp.text.strip())
-        except ValueError:
-            return None
-
 
 class _Throttled(Exception):
     def __init__(self, retry_after: float | None) -> None:
