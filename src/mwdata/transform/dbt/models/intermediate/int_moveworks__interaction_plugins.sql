@@ -1,0 +1,13 @@
+-- Plugin calls rolled up per interaction (aggregated before any join: no fan-out).
+select
+    interaction_id,
+    count(*) as plugin_calls,
+    sum(case when served then 1 else 0 end) as plugins_served,
+    sum(case when used then 1 else 0 end) as plugins_used,
+    sum(case when is_unsuccessful then 1 else 0 end) as plugins_unsuccessful,
+    sum(case when used and plugin_kind = 'escalation' then 1 else 0 end) as escalation_plugins_used,
+    sum(case when used and plugin_kind = 'knowledge' then 1 else 0 end) as knowledge_plugins_used,
+    sum(case when used then minutes_saved else 0 end) as minutes_saved,
+    min(case when used then plugin_update_time end) as first_used_plugin_time
+from {{ ref('int_moveworks__plugin_calls_enriched') }}
+group by interaction_id

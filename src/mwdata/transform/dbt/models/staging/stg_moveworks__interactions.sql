@@ -1,0 +1,31 @@
+-- One row per interaction (user inputs and bot responses): latest version, detail flattened.
+with ranked as (
+    select *, row_number() over (partition by id order by last_updated_time desc, _synced_at desc) as _version_rank
+    from {{ source('moveworks', 'interactions') }}
+)
+select
+    id as interaction_id,
+    conversation_id,
+    user_id,
+    {{ mw_normalise('actor', 'interactions.actor') }} as actor,
+    {{ mw_normalise('platform', 'interactions.platform') }} as platform,
+    platform as platform_raw,
+    {{ mw_normalise('type', 'interactions.type') }} as interaction_type,
+    type as interaction_type_raw,
+    {{ mw_normalise('label', 'interactions.label') }} as label,
+    label as label_raw,
+    parent_interaction_id,
+    {{ mw_pii(mw_json_text('detail', 'content')) }} as content,
+    {{ mw_json_text('detail', 'domain') }} as interaction_domain,
+    {{ mw_json_text('detail', 'entity') }} as topic,
+    {{ mw_json_text('detail', 'type') }} as detail_type,
+    -- form name or feedback value (HELPFUL / UNHELPFUL / 'CSAT Feedback'), not free text
+    {{ mw_json_text('detail', 'detail') }} as detail_detail,
+    {{ mw_json_text('detail', 'resource_id') }} as detail_resource_id,
+    {{ mw_json_text('detail', 'file_types') }} as file_types,
+    created_time,
+    last_updated_time,
+    {{ mw_day('created_time') }} as date_day,
+    _synced_at
+from ranked
+where _version_rank = 1

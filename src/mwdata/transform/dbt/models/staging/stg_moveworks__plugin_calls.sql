@@ -1,0 +1,24 @@
+-- One row per plugin call: latest version, latency, native/custom classification.
+with ranked as (
+    select *, row_number() over (partition by id order by last_updated_time desc, _synced_at desc) as _version_rank
+    from {{ source('moveworks', 'plugin_calls') }}
+)
+select
+    id as plugin_call_id,
+    interaction_id,
+    conversation_id,
+    user_id,
+    plugin_name,
+    -- Native plugins carry display names (with spaces); custom plugins are snake_case identifiers.
+    (position(' ' in plugin_name) > 0) as is_native,
+    coalesce(served, false) as served,
+    coalesce(used, false) as used,
+    not coalesce(served, false) as is_unsuccessful,
+    plugin_update_time,
+    {{ mw_seconds_between('created_time', 'plugin_update_time') }} as latency_seconds,
+    created_time,
+    last_updated_time,
+    {{ mw_day('created_time') }} as date_day,
+    _synced_at
+from ranked
+where _version_rank = 1

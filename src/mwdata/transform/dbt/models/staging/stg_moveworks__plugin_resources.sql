@@ -1,0 +1,24 @@
+-- One row per plugin resource: latest version, detail flattened.
+with ranked as (
+    select *, row_number() over (partition by id order by last_updated_time desc, _synced_at desc) as _version_rank
+    from {{ source('moveworks', 'plugin_resources') }}
+)
+select
+    id as plugin_resource_id,
+    resource_id,
+    {{ mw_normalise('type', 'plugin_resources.type') }} as resource_type,
+    type as resource_type_raw,
+    plugin_call_id,
+    interaction_id,
+    user_id,
+    conversation_id,
+    coalesce(cited, false) as cited,
+{%- for key in ['domain', 'external_resource_id', 'name', 'snippet', 'source', 'type', 'url', 'ticket_type'] %}
+    {{ mw_json_text('detail', key) }} as detail_{{ key }},
+{%- endfor %}
+    created_time,
+    last_updated_time,
+    {{ mw_day('created_time') }} as date_day,
+    _synced_at
+from ranked
+where _version_rank = 1

@@ -1,0 +1,387 @@
+"""Run the packaged dbt project against the configured store through dbt's Python runner.
+
+The project ships inside the package (`mwdata/transform/dbt`); each run copies it to a private
+temporary directory (dbt writes target/ and logs/ there, the package stays clean), writes a profile
+generated from the config (mode 0600; a PostgreSQL password travels through `env_var()`, never in a
+file), loads the HR extract into `raw.hr_employees`, runs dbt and turns its results into
+`RunResult` rows, which `check` also stores in `mwdata.check_results` for the data-health page.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import yaml
+
+from mwdata.config import Config, store_kind
+from mwdata.errors import DataQualityError, InputFileError, StoreError, TransformError
+from mwdata.store.schema import POSTGRES_TYPES, RAW_SCHEMA, create_all_sql
+from mwdata.transform.project import HR_COLUMNS, HR_TABLE, PROJECT_DIR
+
+log = logging.getLogger("mwdata.transform")
+
+CHECK_TABLE = "mwdata.check_results"
+PG_PASSWORD_ENV = "MWDATA_DBT_PG_PASSWORD"
+TRUE_WORDS = {"true", "t", "yes", "y", "1"}
+FALSE_WORDS = {"false", "f", "no", "n", "0", ""}
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """One dbt node's outcome: a model, seed, test or source freshness check."""
+
+    name: str
+    resource_type: str  # model | seed | test | source
+    model: str | None  # the model/source a test is attached to
+    status: str  # success | pass | warn | fail | error | skipped | runtime error
+    severity: str  # error | warn
+    failures: int | None
+    message: str
+    seconds: float
+
+    @property
+    def is_error(self) -> bool:
+        return self.status in ("error", "fail", "runtime error")
+
+
+@dataclass
+class RunResult:
+    command: str
+    results: list[NodeResult] = field(default_factory=list)
+    seconds: float = 0.0
+    invocation_id: str = ""
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for r in self.results if r.status in statuses)
+
+    @property
+    def errors(self) -> list[NodeResult]:
+        return [r for r in self.results if r.is_error]
+
+    @property
+    def warnings(self) -> list[NodeResult]:
+        return [r for r in self.results if r.status == "warn"]
+
+    @property
+    def summary(self) -> str:
+        kinds: dict[str, int] = {}
+        for r in self.results:
+            kinds[r.resource_type] = kinds.get(r.resource_type, 0) + 1
+        parts = ", ".join(f"{n} {k}s" for k, n in sorted(kinds.items()))
+        return (
+            f"{parts}: {len(self.errors)} errors, {len(self.warnings)} warnings, "
+            f"{self.count('success', 'pass')} ok in {self.seconds:.1f}s"
+        )
+
+
+# -- profile ----------------------------------------------------------------------------------------
+def profile(cfg: Config) -> tuple[dict[str, Any], dict[str, str]]:
+    """The dbt profile for the configured store, and the environment variables it reads."""
+    kind = store_kind(cfg.store)
+    schema = cfg.transform.target_schema
+    if kind == "duckdb":
+        path = cfg.store.removeprefix("duckdb:///") if cfg.store.startswith("duckdb:///") else cfg.store
+        out = {
+            "type": "duckdb",
+            "path": str(Path(path).expanduser().resolve()),
+            "schema": schema,
+            "threads": 2,
+        }
+        return out, {}
+    if kind == "postgres":
+        u = urlsplit(cfg.store)
+        if not u.hostname or not u.path.strip("/"):
+            raise TransformError("postgres store must look like postgresql://user@host:port/database")
+        out = {
+            "type": "postgres",
+            "host": u.hostname,
+            "port": u.port or 5432,
+            "user": unquote(u.username or "postgres"),
+            "password": "{{ env_var('" + PG_PASSWORD_ENV + "', '') }}",
+            "dbname": u.path.strip("/"),
+            "schema": schema,
+            "threads": 2,
+        }
+        return out, {PG_PASSWORD_ENV: unquote(u.password or "")}
+    raise TransformError(
+        f"mwdata build supports DuckDB and PostgreSQL stores; for {kind} use the dbt project as a package "
+        "in your own dbt project (see docs/models.md)"
+    )
+
+
+@contextmanager
+def _workdir(cfg: Config) -> Iterator[tuple[Path, Path]]:
+    tmp = Path(tempfile.mkdtemp(prefix="mwdata-dbt-"))
+    try:
+        project = tmp / "project"
+        shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+        prof, _ = profile(cfg)
+        pdir = tmp / "profiles"
+        pdir.mkdir(mode=0o700)
+        pfile = pdir / "profiles.yml"
+        pfile.write_text(yaml.safe_dump({"mwdata": {"target": "mwdata", "outputs": {"mwdata": prof}}}))
+        pfile.chmod(0o600)
+        yield project, pdir
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- store access (DuckDB or PostgreSQL) ------------------------------------------------------------
+class _Conn:
+    """The few statements the runner issues itself, on either store."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.kind = store_kind(cfg.store)
+        self._con: Any
+        if self.kind == "duckdb":
+            import duckdb
+
+            path = profile(cfg)[0]["path"]
+            try:
+                self._con = duckdb.connect(path)
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot open the store {path}: {exc}") from None
+        else:
+            import psycopg2
+
+            try:
+                self._con = psycopg2.connect(cfg.store)
+            except psycopg2.Error as exc:
+                raise StoreError(f"cannot connect to the PostgreSQL store: {str(exc).strip()}") from None
+            self._con.autocommit = True
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if self.kind == "duckdb":
+            self._con.execute(sql, list(params))
+        else:
+            with self._con.cursor() as cur:
+                cur.execute(sql.replace("?", "%s"), list(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.kind == "duckdb":
+            self._con.executemany(sql, [list(r) for r in rows])
+        else:
+            with self._con.cursor() as cur:
+                cur.executemany(sql.replace("?", "%s"), [list(r) for r in rows])
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _prepare_store(cfg: Config, con: _Conn) -> None:
+    """Make sure the raw tables exist (an empty store builds empty marts) and load the HR extract."""
+    stmts = create_all_sql() if con.kind == "duckdb" else create_all_sql(POSTGRES_TYPES)
+    for stmt in stmts:
+        con.execute(stmt)
+    rows = read_hr_file(cfg.transform.hr_file) if cfg.transform.hr_file else []
+    con.execute(f"DROP TABLE IF EXISTS {RAW_SCHEMA}.{HR_TABLE}")
+    cols = ", ".join(f"{c} {'BOOLEAN' if c == 'is_test_user' else 'VARCHAR'}" for c in HR_COLUMNS)
+    con.execute(f"CREATE TABLE {RAW_SCHEMA}.{HR_TABLE} ({cols})")
+    marks = ", ".join("?" for _ in HR_COLUMNS)
+    con.executemany(f"INSERT INTO {RAW_SCHEMA}.{HR_TABLE} VALUES ({marks})", rows)
+
+
+def read_hr_file(path: str) -> list[tuple[Any, ...]]:
+    """Read and validate the HR extract (CSV with a header; contract in docs/models.md).
+
+    A missing file is not an error (no segments, empty `stg_hr__employees`); a malformed one is.
+    """
+    p = Path(path).expanduser()
+    if not p.exists():
+        log.warning("HR file %s not found: segments stay empty", p)
+        return []
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            header = [h.strip().lower() for h in (reader.fieldnames or [])]
+            missing = [c for c in HR_COLUMNS if c not in header]
+            if missing:
+                raise InputFileError(
+                    f"HR file {p} lacks the column(s) {', '.join(missing)}; its header must hold "
+                    f"{', '.join(HR_COLUMNS)} (got {', '.join(header) or 'nothing'})"
+                )
+            out: list[tuple[Any, ...]] = []
+            for n, raw in enumerate(reader, start=2):
+                row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+                if not row.get("email"):
+                    raise InputFileError(f"HR file {p}, line {n}: email is empty")
+                flag = row.get("is_test_user", "").lower()
+                if flag not in TRUE_WORDS | FALSE_WORDS:
+                    raise InputFileError(
+                        f"HR file {p}, line {n}: is_test_user must be true/false, got {row['is_test_user']!r}"
+                    )
+                out.append(
+                    tuple(
+                        (flag in TRUE_WORDS) if c == "is_test_user" else (row.get(c) or None)
+                        for c in HR_COLUMNS
+                    )
+                )
+            return out
+    except UnicodeDecodeError:
+        raise InputFileError(f"HR file {p} is not UTF-8 text (save it as CSV, UTF-8)") from None
+    except csv.Error as exc:
+        raise InputFileError(f"HR file {p} is not valid CSV: {exc}") from None
+
+
+CHECK_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS mwdata",
+    f"CREATE TABLE IF NOT EXISTS {CHECK_TABLE} (run_at TIMESTAMPTZ, invocation_id VARCHAR, test_name VARCHAR, "
+    "model VARCHAR, resource_type VARCHAR, status VARCHAR, severity VARCHAR, failures BIGINT, message VARCHAR)",
+)
+
+
+def store_results(cfg: Config, result: RunResult, run_at: datetime | None = None) -> None:
+    """Append the tests' and freshness checks' outcomes to `mwdata.check_results`."""
+    when = run_at or datetime.now(UTC)
+    rows = [
+        (
+            when,
+            result.invocation_id,
+            r.name,
+            r.model,
+            r.resource_type,
+            r.status,
+            r.severity,
+            r.failures,
+            r.message,
+        )
+        for r in result.results
+        if r.resource_type in ("test", "source")
+    ]
+    con = _Conn(cfg)
+    try:
+        for stmt in CHECK_DDL:
+            con.execute(stmt)
+        con.executemany(f"INSERT INTO {CHECK_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    finally:
+        con.close()
+
+
+# -- dbt ------------------------------------------------------------------------------------------
+def _vars(cfg: Config) -> str:
+    return yaml.safe_dump({"mwdata_pii": cfg.transform.pii}, default_flow_style=True).strip()
+
+
+def _node_results(res: Any) -> list[NodeResult]:
+    out: list[NodeResult] = []
+    for r in getattr(res.result, "results", None) or []:
+        node = r.node
+        rtype = str(getattr(node, "resource_type", "")).split(".")[-1].lower()
+        model = None
+        if rtype == "test":
+            attached = getattr(node, "attached_node", None)
+            model = attached.split(".")[-1] if attached else None
+            if model is None:
+                deps = list(getattr(getattr(node, "depends_on", None), "nodes", []) or [])
+                model = deps[0].split(".")[-1] if deps else None
+        elif rtype == "source":
+            model = f"{node.source_name}.{node.name}"
+        severity = str(getattr(getattr(node, "config", None), "severity", "error") or "error").lower()
+        status = str(getattr(r.status, "value", r.status)).lower()
+        out.append(
+            NodeResult(
+                name=node.name if rtype != "source" else f"freshness:{node.source_name}.{node.name}",
+                resource_type=rtype,
+                model=model,
+                status=status,
+                severity=severity,
+                failures=int(r.failures) if getattr(r, "failures", None) is not None else None,
+                message=str(r.message or "")[:2000],
+                seconds=float(getattr(r, "execution_time", 0.0) or 0.0),
+            )
+        )
+    return out
+
+
+def run_dbt(cfg: Config, command: Sequence[str], prepare: bool = True) -> RunResult:
+    """Invoke dbt (`build`, `test`, `source freshness`...) on the packaged project; results per node."""
+    from dbt.cli.main import dbtRunner
+
+    start = datetime.now(UTC)
+    if prepare:
+        con = _Conn(cfg)
+        try:
+            _prepare_store(cfg, con)
+        finally:
+            con.close()
+    _, env = profile(cfg)
+    with _workdir(cfg) as (project, profiles):
+        args = [
+            *command,
+            "--project-dir", str(project),
+            "--profiles-dir", str(profiles),
+            "--vars", _vars(cfg),
+        ]  # fmt: skip
+        saved = {k: os.environ.get(k) for k in [*env, "DBT_SEND_ANONYMOUS_USAGE_STATS", "DO_NOT_TRACK"]}
+        os.environ.update(env)
+        os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+        os.environ["DO_NOT_TRACK"] = "1"
+        try:
+            res = dbtRunner().invoke(
+                ["--quiet", "--no-use-colors", "--log-path", str(project / "logs"), *args]
+            )
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    if res.exception is not None and not getattr(res.result, "results", None):
+        raise TransformError(f"dbt {' '.join(command)} failed: {res.exception}") from None
+    out = RunResult(
+        command=" ".join(command),
+        results=_node_results(res),
+        seconds=(datetime.now(UTC) - start).total_seconds(),
+        invocation_id=str(uuid.uuid4()),
+    )
+    return out
+
+
+def build(cfg: Config, select: Sequence[str] = ()) -> RunResult:
+    """Seed, build and test every model (`dbt build`). Raises TransformError if a model or seed fails;
+    test outcomes are stored (like `check`) and reported, failing tests are left to `check`."""
+    cmd = ["build", *(["--select", *select] if select else [])]
+    result = run_dbt(cfg, cmd)
+    store_results(cfg, result)
+    broken = [r for r in result.errors if r.resource_type in ("model", "seed")]
+    if broken:
+        first = broken[0]
+        raise TransformError(
+            f"{len(broken)} model(s) failed to build; first: {first.name}: {first.message.splitlines()[0] if first.message else ''}"
+        )
+    return result
+
+
+def check(cfg: Config, raise_on_error: bool = True) -> RunResult:
+    """Run every data test and the source freshness checks; store the results; raise
+    DataQualityError when an error-severity check fails (warnings never fail)."""
+    tests = run_dbt(cfg, ["test"])
+    fresh = run_dbt(cfg, ["source", "freshness"], prepare=False)
+    result = RunResult(
+        command="check",
+        results=tests.results + fresh.results,
+        seconds=tests.seconds + fresh.seconds,
+        invocation_id=tests.invocation_id,
+    )
+    store_results(cfg, result)
+    if result.errors and raise_on_error:
+        names = ", ".join(r.name for r in result.errors[:5])
+        raise DataQualityError(
+            f"{len(result.errors)} data-quality check(s) failed ({names}{', ...' if len(result.errors) > 5 else ''}); "
+            f"see `mwdata check` output or the data-health page"
+        )
+    return result
