@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from mwdata.catalog import ENTITIES
+from mwdata.catalog import ENTITIES, Entity, Field
 from mwdata.store.schema import RAW_SCHEMA
 
 PROJECT_DIR = Path(__file__).resolve().parent / "dbt"
@@ -31,6 +32,31 @@ HR_COLUMNS = (
     "is_test_user",
 )
 FRESHNESS_WARN_HOURS = 48
+# Vocabularies that list examples, not a closed set (custom plugins are named by the customer).
+OPEN_VOCABULARIES = {"plugin_name"}
+
+
+def _source_column(e: Entity, f: Field) -> dict[str, Any]:
+    """A source column with its raw-level checks: duplicates (staging dedupes them, so a warning),
+    nulls in required fields, and values outside the catalogue's vocabulary (warnings, invariant 6)."""
+    tests: list[Any] = []
+    if f.name == e.key:
+        tests += [{"unique": {"config": {"severity": "warn"}}}, "not_null"]
+    elif not f.nullable and f.type != "boolean":
+        tests.append({"not_null": {"config": {"severity": "warn"}}})
+    if f.vocabulary and f.name not in OPEN_VOCABULARIES:
+        tests.append(
+            {
+                "accepted_values": {
+                    "arguments": {"values": list(f.vocabulary)},
+                    "config": {"severity": "warn"},
+                }
+            }
+        )
+    col: dict[str, Any] = {"name": f.name, "description": f.doc}
+    if tests:
+        col["data_tests"] = tests
+    return col
 
 
 def sources_yaml() -> str:
@@ -40,7 +66,7 @@ def sources_yaml() -> str:
             {
                 "name": e.table,
                 "description": e.doc,
-                "columns": [{"name": f.name, "description": f.doc} for f in e.fields],
+                "columns": [_source_column(e, f) for f in e.fields],
             }
         )
     doc = {
