@@ -9,7 +9,9 @@ file), loads the HR extract into `raw.hr_employees`, runs dbt and turns its resu
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import logging
 import os
 import shutil
@@ -307,6 +309,22 @@ def _node_results(res: Any) -> list[NodeResult]:
     return out
 
 
+def _release_duckdb() -> None:
+    """dbt-duckdb caches its DuckDB handle for the life of the process; close it so the store can be
+    opened again (read-only by the dashboard, or by the next run with another configuration)."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    env = DuckDBConnectionManager._ENV
+    conn = getattr(env, "conn", None)
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            conn.close()
+    DuckDBConnectionManager.close_all_connections()
+    gc.collect()
+
+
 def run_dbt(cfg: Config, command: Sequence[str], prepare: bool = True) -> RunResult:
     """Invoke dbt (`build`, `test`, `source freshness`...) on the packaged project; results per node."""
     from dbt.cli.main import dbtRunner
@@ -335,6 +353,7 @@ def run_dbt(cfg: Config, command: Sequence[str], prepare: bool = True) -> RunRes
                 ["--quiet", "--no-use-colors", "--log-path", str(project / "logs"), *args]
             )
         finally:
+            _release_duckdb()
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
