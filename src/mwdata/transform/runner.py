@@ -371,17 +371,24 @@ def run_dbt(cfg: Config, command: Sequence[str], prepare: bool = True) -> RunRes
 
 
 def build(cfg: Config, select: Sequence[str] = ()) -> RunResult:
-    """Seed, build and test every model (`dbt build`). Raises TransformError if a model or seed fails;
-    test outcomes are stored (like `check`) and reported, failing tests are left to `check`."""
-    cmd = ["build", *(["--select", *select] if select else [])]
-    result = run_dbt(cfg, cmd)
-    store_results(cfg, result)
-    broken = [r for r in result.errors if r.resource_type in ("model", "seed")]
+    """Load seeds and build every model, then run every data test. Raises TransformError if a model
+    or seed fails. Failing tests never stop the marts from being built (dbt build would skip the
+    models downstream of a failed test): their outcomes are stored and left to `check` to judge."""
+    sel = ["--select", *select] if select else []
+    models = run_dbt(cfg, ["build", "--resource-type", "seed", "--resource-type", "model", *sel])
+    broken = [r for r in models.errors if r.resource_type in ("model", "seed")]
     if broken:
         first = broken[0]
-        raise TransformError(
-            f"{len(broken)} model(s) failed to build; first: {first.name}: {first.message.splitlines()[0] if first.message else ''}"
-        )
+        line = first.message.splitlines()[0] if first.message else ""
+        raise TransformError(f"{len(broken)} model(s) failed to build; first: {first.name}: {line}")
+    tests = run_dbt(cfg, ["test", *sel], prepare=False)
+    result = RunResult(
+        command="build",
+        results=models.results + tests.results,
+        seconds=models.seconds + tests.seconds,
+        invocation_id=tests.invocation_id,
+    )
+    store_results(cfg, result)
     return result
 
 

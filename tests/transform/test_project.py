@@ -1,0 +1,170 @@
+"""The dbt project on the real samples, planted defects, the HR extract, generated files."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from mwdata.config import Config, TransformConfig
+from mwdata.errors import DataQualityError, InputFileError
+from mwdata.metrics.docs import render
+from mwdata.transform import build, check
+from mwdata.transform import project as proj
+from mwdata.transform.runner import profile, read_hr_file
+from tests.transform.fixtures import load_duckdb, read_samples
+
+REPO = Path(__file__).resolve().parents[2]
+
+# What the dashboard reads (docs/dashboard.md): these columns must stay.
+DASHBOARD_COLUMNS = {
+    "moveworks__journey": "interaction_id, conversation_id, user_id, created_time, platform, interaction_type, label, content, interaction_domain, topic, conversation_domain, route, plugins_served, plugins_used, plugins_unsuccessful, cited_resources, bot_reply, is_escalated, feedback, is_csat_comment, department, location, role, is_test_user",
+    "moveworks__conversations": "conversation_id, user_id, created_time, route, primary_domain, platform, conversation_type, is_user_engaged, is_escalated, is_contained, plugins_served, plugins_used, user_interaction_count, minutes_to_resolution, department, location, role, is_test_user",
+    "moveworks__user_daily": "date_day, user_id, department, location, role, is_test_user",
+    "moveworks__adoption_by_segment": "department, location, role, headcount, users_with_access",
+    "moveworks__plugin_calls": "plugin_name, is_native, served, used, created_time, latency_seconds, minutes_saved, platform, route, conversation_domain, department, location, role, is_test_user",
+    "moveworks__knowledge_resources": "resource_id, article_name, external_resource_id, cited, conversation_id, created_time, conversation_unhelpful, conversation_ticket_filed, platform, route, conversation_domain, department, location, role, is_test_user",
+}  # fmt: skip
+MARTS = ["journey", "conversations", "plugin_calls", "plugin_daily", "knowledge_resources", "knowledge_articles", "knowledge_articles_daily", "knowledge_gaps", "user_daily", "users", "adoption_by_segment", "notifications", "kpi_daily"]
+
+
+@pytest.fixture(scope="session")
+def samples_store(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    db = tmp_path_factory.mktemp("samples") / "s.duckdb"
+    load_duckdb(db, read_samples(samples_dir))
+    result = build(Config(store=str(db)))
+    return db, result
+
+
+def test_samples_build_every_model_and_test_without_error(samples_store: tuple[Path, object]) -> None:
+    db, result = samples_store
+    assert not result.errors, [(r.name, r.message) for r in result.errors]  # type: ignore[attr-defined]
+    kinds = {r.resource_type for r in result.results}  # type: ignore[attr-defined]
+    assert {"model", "seed", "test"} <= kinds
+    with duckdb.connect(str(db), read_only=True) as con:
+        for mart in MARTS:
+            con.execute(f"SELECT * FROM analytics.moveworks__{mart} LIMIT 1")
+        for mart, cols in DASHBOARD_COLUMNS.items():
+            have = {r[0] for r in con.execute(f"DESCRIBE analytics.{mart}").fetchall()}
+            missing = {c.strip() for c in cols.split(",")} - have
+            assert not missing, (mart, missing)
+        raw_users = con.execute(
+            "SELECT count(DISTINCT user_id) FROM raw.interactions WHERE actor = 'user'"
+        ).fetchone()
+        journey_users = con.execute(
+            "SELECT count(DISTINCT user_id) FROM analytics.moveworks__journey"
+        ).fetchone()
+        assert raw_users == journey_users and raw_users is not None and raw_users[0] > 0
+        n_journey = con.execute("SELECT count(*) FROM analytics.moveworks__journey").fetchone()
+        n_user_rows = con.execute("SELECT count(*) FROM raw.interactions WHERE actor = 'user'").fetchone()
+        assert n_journey == n_user_rows  # no fan-out from plugins or resources
+        # bot replies are attached to the user row they answer
+        replies = con.execute(
+            "SELECT count(*) FROM analytics.moveworks__journey WHERE bot_reply IS NOT NULL"
+        ).fetchone()
+        assert replies is not None and replies[0] > 0
+        stored = con.execute("SELECT count(*) FROM mwdata.check_results").fetchone()
+        assert stored is not None and stored[0] > 50
+
+
+def _conv(cid: str, route: str, t: datetime, updated: datetime | None = None) -> dict[str, object]:
+    iso = t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return {"id": cid, "user_id": "1", "created_time": iso, "last_updated_time": (updated or t).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "primary_domain": "IT", "route": route, "type": None, "detail": None}  # fmt: skip
+
+
+def _inter(iid: str, cid: str, t: datetime) -> dict[str, object]:
+    iso = t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return {"id": iid, "conversation_id": cid, "user_id": "1", "actor": "user", "platform": "slack",
+            "type": "INTERACTION_TYPE_FREE_TEXT", "label": None, "parent_interaction_id": None,
+            "detail": {"content": "hi"}, "created_time": iso, "last_updated_time": iso}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def defects_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """Known answers + planted defects: a duplicate (older version), orphan interactions (>5 %),
+    an unknown route, stale data (last update 40 days ago)."""
+    t = datetime.now(UTC) - timedelta(days=40)
+    convs = [_conv(f"c{i}", "DM", t + timedelta(hours=i)) for i in range(10)]
+    convs.append(
+        _conv("c0", "Channel", t - timedelta(days=1), updated=t - timedelta(days=1))
+    )  # older version
+    convs.append(_conv("c_new", "Email", t))  # unknown route
+    inters = [_inter(f"i{i}", f"c{i}", t + timedelta(hours=i)) for i in range(10)]
+    inters += [_inter("o1", "missing1", t), _inter("o2", "missing2", t)]  # 2 orphans of 12 = 17 %
+    users = [
+        {
+            "id": "1",
+            "email_addr": "a@x.com",
+            "access_to_bot": True,
+            "last_updated_time": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    ]
+    db = tmp_path_factory.mktemp("defects") / "d.duckdb"
+    load_duckdb(db, {"conversations": convs, "interactions": inters, "users": users})
+    cfg = Config(store=str(db))
+    build(cfg)
+    with pytest.raises(DataQualityError) as err:
+        check(cfg)
+    return db, err.value
+
+
+def test_planted_defects_are_caught(defects_store: tuple[Path, object]) -> None:
+    db, err = defects_store
+    assert "interactions_conversation_orphans_error" in str(err)
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT test_name, status FROM mwdata.check_results WHERE invocation_id = "
+            "(SELECT invocation_id FROM mwdata.check_results ORDER BY run_at DESC LIMIT 1)"
+        ).fetchall()
+        status = {name: st for name, st in rows}
+        assert status["interactions_conversation_orphans_error"] == "fail"
+        assert status["interactions_conversation_orphans_warn"] == "warn"
+        assert any(n.startswith("source_unique_moveworks_conversations_id") and s == "warn" for n, s in rows)
+        assert any(
+            "no_unknown_values_stg_moveworks__conversations_route" in n and s == "warn" for n, s in rows
+        )
+        assert any(n.startswith("freshness:moveworks.conversations") and s == "warn" for n, s in rows)
+        # known answers: the newest version wins; the unknown route is kept as 'other'
+        routes = dict(
+            con.execute("SELECT conversation_id, route FROM analytics.moveworks__conversations").fetchall()
+        )
+        assert routes["c0"] == "DM" and routes["c_new"] == "other" and len(routes) == 11
+        engaged = con.execute(
+            "SELECT count(*) FROM analytics.moveworks__conversations WHERE is_user_engaged"
+        ).fetchone()
+        assert engaged == (10,)
+
+
+def test_hr_file_contract(tmp_path: Path) -> None:
+    assert read_hr_file(str(tmp_path / "absent.csv")) == []
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,department\na@x.com,Eng\n")
+    with pytest.raises(InputFileError, match="employee_id"):
+        read_hr_file(str(bad))
+    flag = tmp_path / "flag.csv"
+    flag.write_text(",".join(proj.HR_COLUMNS) + "\nA@X.com,E1,Eng,Paris,FR,IC,,maybe\n")
+    with pytest.raises(InputFileError, match="line 2: is_test_user"):
+        read_hr_file(str(flag))
+    ok = tmp_path / "ok.csv"
+    ok.write_text(",".join(proj.HR_COLUMNS) + "\nA@X.com,E1,Eng,Paris,FR,IC,,yes\n")
+    assert read_hr_file(str(ok)) == [("A@X.com", "E1", "Eng", "Paris", "FR", "IC", None, True)]
+
+
+def test_profile_keeps_the_password_out_of_the_file() -> None:
+    prof, env = profile(Config(store="postgresql://bob:s3cret@db.example:5433/analytics"))
+    assert "s3cret" not in json.dumps(prof) and env["MWDATA_DBT_PG_PASSWORD"] == "s3cret"
+    assert prof["port"] == 5433 and prof["dbname"] == "analytics" and prof["user"] == "bob"
+    prof, _ = profile(Config(store="x.duckdb", transform=TransformConfig(target_schema="marts")))
+    assert prof["type"] == "duckdb" and prof["schema"] == "marts"
+
+
+def test_generated_files_are_current() -> None:
+    assert proj.SOURCES_FILE.read_text() == proj.sources_yaml(), "run: python -m mwdata.transform.project"
+    assert proj.VOCABULARY_FILE.read_text() == proj.vocabulary_csv(), (
+        "run: python -m mwdata.transform.project"
+    )
+    assert (REPO / "docs" / "metrics.md").read_text() == render(), "run: mwdata metrics docs"
