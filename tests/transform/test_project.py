@@ -28,7 +28,21 @@ DASHBOARD_COLUMNS = {
     "moveworks__plugin_calls": "plugin_name, is_native, served, used, created_time, latency_seconds, minutes_saved, platform, route, conversation_domain, department, location, role, is_test_user",
     "moveworks__knowledge_resources": "resource_id, article_name, external_resource_id, cited, conversation_id, created_time, conversation_unhelpful, conversation_ticket_filed, platform, route, conversation_domain, department, location, role, is_test_user",
 }  # fmt: skip
-MARTS = ["journey", "conversations", "plugin_calls", "plugin_daily", "knowledge_resources", "knowledge_articles", "knowledge_articles_daily", "knowledge_gaps", "user_daily", "users", "adoption_by_segment", "notifications", "kpi_daily"]
+MARTS = [
+    "journey",
+    "conversations",
+    "plugin_calls",
+    "plugin_daily",
+    "knowledge_resources",
+    "knowledge_articles",
+    "knowledge_articles_daily",
+    "knowledge_gaps",
+    "user_daily",
+    "users",
+    "adoption_by_segment",
+    "notifications",
+    "kpi_daily",
+]
 
 
 @pytest.fixture(scope="session")
