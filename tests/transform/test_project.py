@@ -182,3 +182,26 @@ def test_generated_files_are_current() -> None:
         "run: python -m mwdata.transform.project"
     )
     assert (REPO / "docs" / "metrics.md").read_text() == render(), "run: mwdata metrics docs"
+
+
+def test_cli_check_exit_code_and_summary(defects_store: tuple[Path, object], tmp_path: Path) -> None:
+    from tests.sync.conftest import run_cli
+
+    db, _ = defects_store
+    r = run_cli("check", env={"MWDATA_STORE": str(db)}, cwd=tmp_path, timeout=300)
+    assert r.returncode == 9, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "interactions_conversation_orphans_error" in r.stdout and "warnings" in r.stdout
+    assert "Traceback" not in r.stderr
+    r = run_cli("metrics", "list", env={}, cwd=tmp_path)
+    assert r.returncode == 0 and "containment_rate" in r.stdout
+
+
+def test_cli_bad_hr_file_is_a_clear_error(tmp_path: Path) -> None:
+    from tests.sync.conftest import run_cli
+
+    hr = tmp_path / "hr.csv"
+    hr.write_text("email\nx@y.z\n")
+    r = run_cli(
+        "build", env={"MWDATA_STORE": str(tmp_path / "s.duckdb"), "MWDATA_HR_FILE": str(hr)}, cwd=tmp_path
+    )
+    assert r.returncode == 11 and "employee_id" in r.stderr and "Traceback" not in r.stderr
