@@ -38,7 +38,12 @@ def make_store(path: Path, interactions: int) -> int:
         con.execute("CREATE TABLE k AS SELECT range AS k FROM range(1, ?)", [copies])
         for e in ENTITIES:
             cols = [c for c, _ in raw_columns(e)]
-            sel = ", ".join(f"CASE WHEN \"{c}\" IS NULL THEN NULL ELSE \"{c}\" || '_' || k END" if c in ID_COLUMNS else f'"{c}"' for c in cols)
+            sel = ", ".join(
+                f'CASE WHEN "{c}" IS NULL THEN NULL ELSE "{c}" || \'_\' || k END'
+                if c in ID_COLUMNS
+                else f'"{c}"'
+                for c in cols
+            )
             con.execute(f'INSERT INTO raw."{e.table}" SELECT {sel} FROM raw."{e.table}", k')
         con.execute("DROP TABLE k")
         total = con.execute("SELECT count(*) FROM raw.interactions").fetchone()[0]  # type: ignore[index]
