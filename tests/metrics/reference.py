@@ -104,13 +104,14 @@ class Ref:
         action = [c for c in calls if c["plugin_name"] not in KNOWLEDGE | ESCALATION | {"Clear Context"}]
         out: dict[str, tuple[float, float | None]] = {
             "active_users": (len(active), None),
+            "dau_wau_mau": (len(active), None),
             "adoption_rate": (len(active), sum(1 for u in roster if u["access_to_bot"])),
             "new_users": (sum(1 for u in roster if u.get("first_interaction_time") and start <= _day(u["first_interaction_time"]) <= end), None),
             "retained_users": (len(active & before), len(before)),
             "conversations": (len(conv), None),
-            "user_interactions": (len(uinter), None),
+            "interactions": (len(uinter), None),
             "topic_interactions": (sum(1 for i in uinter if i["type"] == "INTERACTION_TYPE_FREE_TEXT"), None),
-            "helpful_feedback_rate": (fb.count("HELPFUL"), sum(1 for f in fb if f)),
+            "helpful_rate": (fb.count("HELPFUL"), sum(1 for f in fb if f)),
             "csat_comments": (sum(1 for i in uinter if i["type"] == "INTERACTION_TYPE_UIFORM_SUBMISSION" and i.get("label") == "mw_form" and (i.get("detail") or {}).get("detail") == "CSAT Feedback"), None),
             "plugin_calls": (len(calls), None),
             "plugin_served_rate": (sum(c["served"] for c in calls), len(calls)),
@@ -127,7 +128,7 @@ class Ref:
             "abandonment_rate": (sum(1 for c in action if c["served"] and not c["used"]), sum(1 for c in action if c["served"])),
             "interactions_per_conversation": (sum(sum(1 for i in self.by_conv[c["id"]] if i["actor"] == "user") for c in conv), len(engaged)),
             "conversations_per_user": (len({i["conversation_id"] for i in uinter}), len(active)),
-            "time_saved_minutes": (sum(MINUTES.get(c["plugin_name"], DEFAULT_MINUTES) for c in calls if c["used"]), None),
+            "time_saved": (sum(MINUTES.get(c["plugin_name"], DEFAULT_MINUTES) for c in calls if c["used"]), None),
         }  # fmt: skip
         return out
 

@@ -52,15 +52,15 @@ def test_filters_are_bound_and_checked(generated: tuple[Path, Dataset]) -> None:
     db, ds = generated
     start, end = WINDOWS[0]
     with duckdb.connect(str(db), read_only=True) as con:
-        total = query.metric_value(con, "user_interactions", start, end) or 0
+        total = query.metric_value(con, "interactions", start, end) or 0
         by = [
-            query.metric_value(con, "user_interactions", start, end, {"platform": p}) or 0
+            query.metric_value(con, "interactions", start, end, {"platform": p}) or 0
             for p in ("slack", "msteams", "web")
         ]
         assert sum(by) == total
-        evil = query.metric_value(con, "user_interactions", start, end, {"platform": "slack' OR '1'='1"})
+        evil = query.metric_value(con, "interactions", start, end, {"platform": "slack' OR '1'='1"})
         assert evil == 0
         with pytest.raises(KeyError, match="no dimension"):
-            query.metric_value(con, "user_interactions", start, end, {"1=1; drop table x": "a"})
+            query.metric_value(con, "interactions", start, end, {"1=1; drop table x": "a"})
         with_test = query.metric_value(con, "active_users", start, end, include_test_users=True) or 0
         assert with_test >= (query.metric_value(con, "active_users", start, end) or 0)
