@@ -205,3 +205,26 @@ def test_cli_bad_hr_file_is_a_clear_error(tmp_path: Path) -> None:
         "build", env={"MWDATA_STORE": str(tmp_path / "s.duckdb"), "MWDATA_HR_FILE": str(hr)}, cwd=tmp_path
     )
     assert r.returncode == 11 and "employee_id" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("mode", ["hash", "drop"])
+def test_pii_switch_hides_utterances_and_emails(mode: str, tmp_path: Path) -> None:
+    t = datetime(2026, 11, 1, tzinfo=UTC)
+    users = [{"id": "1", "email_addr": "Secret.Person@x.com", "first_name": "Ada", "access_to_bot": True,
+              "last_updated_time": "2026-11-01T00:00:00Z"}]  # fmt: skip
+    db = tmp_path / "p.duckdb"
+    load_duckdb(db, {"interactions": [_inter("i1", "c1", t)], "users": users})
+    cfg = Config(store=str(db), transform=TransformConfig(pii=mode))
+    build(cfg, select=["+stg_moveworks__users", "+stg_moveworks__interactions"])
+    with duckdb.connect(str(db), read_only=True) as con:
+        email, first = con.execute(
+            "SELECT email, first_name FROM analytics_staging.stg_moveworks__users"
+        ).fetchone()  # type: ignore[misc]
+        (content,) = con.execute(
+            "SELECT content FROM analytics_staging.stg_moveworks__interactions"
+        ).fetchone()  # type: ignore[misc]
+    for value, clear in ((email, "Secret.Person@x.com"), (first, "Ada"), (content, "hi")):
+        if mode == "drop":
+            assert value is None
+        else:
+            assert value != clear and len(value) == 32  # md5 hex

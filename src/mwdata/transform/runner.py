@@ -35,6 +35,7 @@ from mwdata.transform.project import HR_COLUMNS, HR_TABLE, PROJECT_DIR
 log = logging.getLogger("mwdata.transform")
 
 CHECK_TABLE = "mwdata.check_results"
+DUCKDB_MEMORY_LIMIT = "1GB"
 PG_PASSWORD_ENV = "MWDATA_DBT_PG_PASSWORD"
 TRUE_WORDS = {"true", "t", "yes", "y", "1"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", ""}
