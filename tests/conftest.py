@@ -16,3 +16,31 @@ def samples_dir() -> Path:
     if not SAMPLES_DIR.is_dir():
         pytest.fail(f"real samples not found at {SAMPLES_DIR}; clone the repo beside ../shared")
     return SAMPLES_DIR
+
+
+# --- simulator fixtures (owner: simulator, issue 2) ---------------------------------------------
+@pytest.fixture(scope="session")
+def small_dataset():  # type: ignore[no-untyped-def]
+    """A generated dataset: 300 users, 35 days ending 2026-11-28 (deterministic, well under 2 s)."""
+    from datetime import UTC, datetime
+
+    from mwdata.simulator import GeneratorConfig, generate
+
+    return generate(GeneratorConfig(seed=1, users=300, days=35, end=datetime(2026, 11, 28, tzinfo=UTC)))
+
+
+@pytest.fixture
+def simulator(small_dataset):  # type: ignore[no-untyped-def]
+    """Factory: `simulator(dataset=None, **knobs)` -> a started SimulatorServer, stopped at test end."""
+    from mwdata.simulator import SimulatorConfig, SimulatorServer
+
+    started: list = []
+
+    def make(dataset=None, **knobs):  # type: ignore[no-untyped-def]
+        sim = SimulatorServer(dataset if dataset is not None else small_dataset, SimulatorConfig(**knobs))
+        started.append(sim.start())
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()

@@ -1,0 +1,524 @@
+"""The simulated Data API: a real threaded HTTP/1.1 server on loopback serving a Dataset (spec §2).
+
+Records are versioned (re-emission adds a version); what is served follows a simulated clock: a version is
+visible once its `last_updated_time <= now`, and rows older than `now - retention_days` are gone.
+Paging uses an opaque `$skiptoken` holding the query and an offset: offset paging over changing data,
+which is the real API's hazard, kept on purpose.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import math
+import random
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import orjson
+
+from mwdata.catalog import BY_PATH, ENTITIES, Entity
+from mwdata.errors import ConfigError
+from mwdata.simulator.generator import Dataset, ts
+from mwdata.simulator.odata import QueryError, compile_filter, instant, order, parse_orderby
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """Every knob of the simulated API (see docs/simulator.md)."""
+
+    api_keys: dict[str, tuple[str, ...] | None] = field(
+        default_factory=lambda: {"key-all": None, "key-conv": ("conversations",)}
+    )  # key -> entity paths it may read (None = all)
+    clients: dict[str, tuple[str, tuple[str, ...] | None]] = field(
+        default_factory=lambda: {"cid": ("secret", None), "client-id": ("secret", None)}
+    )  # OAuth client_id -> (secret, scopes)
+    token_lifetime_s: float = 3600
+    page_size: int = 500
+    max_top: int = 1000
+    rate_limit_per_minute: float | None = None
+    retry_after: bool = False
+    error_shape: str = "flat"  # "flat" {code, message} | "nested" {error: {code, message}}
+    nextlink_spelling: str = "@odata.nextLink"
+    omit_empty_value: bool = False
+    latency_s: float = 0.0
+    fail_rate: float = 0.0
+    truncate_rate: float = 0.0
+    drop_rate: float = 0.0
+    seed: int = 0
+    now: datetime | None = None
+    retention_days: int = 30
+    visibility: bool = True  # False: serve every latest version whatever the clock says
+
+    def __post_init__(self) -> None:
+        if self.error_shape not in ("flat", "nested"):
+            raise ConfigError(f"error_shape must be 'flat' or 'nested', not {self.error_shape!r}")
+        if self.page_size < 1 or self.max_top < 1:
+            raise ConfigError("page_size and max_top must be at least 1")
+        for name in ("fail_rate", "truncate_rate", "drop_rate"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"{name} must be between 0 and 1")
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    pages: int = 0
+    rows_served: int = 0
+    throttled: int = 0
+    server_errors: int = 0
+    truncated: int = 0
+    dropped: int = 0
+    client_errors: int = 0
+    tokens_issued: int = 0
+
+
+class _Version:
+    __slots__ = ("record", "body", "lut")
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        self.body = orjson.dumps(record)
+        self.lut = instant(record["last_updated_time"])
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+class SimulatorServer:
+    """The simulated API on 127.0.0.1 (a free port unless given), served from a background thread."""
+
+    def __init__(self, dataset: Dataset, config: SimulatorConfig | None = None, *, host: str = "127.0.0.1",
+                 port: int = 0) -> None:  # fmt: skip
+        self.config = config or SimulatorConfig()
+        self.dataset = dataset
+        self._lock = threading.RLock()
+        self._versions: dict[str, dict[str, list[_Version]]] = {e.path: {} for e in ENTITIES}
+        for path, rows in dataset.records.items():
+            store = self._versions[path]
+            for r in rows:
+                store.setdefault(r["id"], []).append(_Version(r))
+            for vs in store.values():
+                vs.sort(key=lambda v: v.lut)
+        end = self.config.now or dataset.end or datetime.now(UTC)
+        self._now = end if end.tzinfo else end.replace(tzinfo=UTC)
+        self._data_version = 0
+        self._current: dict[str, tuple[tuple[int, int], list[_Version]]] = {}
+        self._results: dict[tuple[Any, ...], list[_Version]] = {}
+        self._tokens: dict[str, tuple[float, tuple[str, ...] | None]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._hook: Callable[..., None] | None = None
+        self.stats = Stats()
+        self._rngs = self._make_rngs()
+        self._host, self._port = host, port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> SimulatorServer:
+        if self._httpd is None:
+            handler = type("Handler", (_Handler,), {"sim": self})
+            self._httpd = ThreadingHTTPServer((self._host, self._port), handler)
+            self._httpd.daemon_threads = True
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, name="mwdata-simulator", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("the simulator is not started")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def records_url(self) -> str:
+        return f"{self.base_url}/export/v1beta2/records"
+
+    @property
+    def api_key(self) -> str:
+        for k, scopes in self.config.api_keys.items():
+            if scopes is None:
+                return k
+        raise ConfigError("no API key with all scopes is configured")
+
+    # -- clock and data ----------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self._now
+
+    def set_now(self, when: datetime) -> None:
+        with self._lock:
+            self._now = when if when.tzinfo else when.replace(tzinfo=UTC)
+            self._changed()
+
+    def advance(self, **delta: float) -> datetime:
+        with self._lock:
+            self._now = self._now + timedelta(**delta)
+            self._changed()
+            return self._now
+
+    def update_config(self, **knobs: Any) -> None:
+        names = {f.name for f in fields(SimulatorConfig)}
+        bad = set(knobs) - names
+        if bad:
+            raise ConfigError(f"unknown simulator knob(s): {', '.join(sorted(bad))}")
+        with self._lock:
+            self.config = replace(self.config, **knobs)
+            if "seed" in knobs:
+                self._rngs = self._make_rngs()
+            if "now" in knobs and knobs["now"] is not None:
+                self.set_now(knobs["now"])
+            self._changed()
+
+    def on_request(self, callback: Callable[..., None] | None) -> None:
+        """Call `callback(entity_path, query)` before each page is computed (None removes it)."""
+        self._hook = callback
+
+    def truth(self, entity: str) -> list[Record]:
+        """What a perfect sync holds now: the latest visible, retained version of every id."""
+        return [v.record for v in self._visible(BY_PATH[entity].path)]
+
+    def reemit(self, entity: str, fraction: float = 0.01, seed: int = 0) -> list[str]:
+        """Give a fraction of the served rows a new version stamped `now`; returns their ids."""
+        path = BY_PATH[entity].path
+        rng = random.Random(seed)
+        with self._lock:
+            rows = self._visible(path)
+            k = min(len(rows), max(1, round(len(rows) * fraction))) if rows else 0
+            picked = rng.sample(rows, k)
+            stamp = ts(self._now)
+            for v in picked:
+                rec = dict(v.record, last_updated_time=stamp)
+                if (
+                    path == "plugin-calls"
+                    and rec.get("served")
+                    and not rec.get("used")
+                    and rng.random() < 0.5
+                ):
+                    rec["used"] = True
+                    rec["plugin_update_time"] = stamp
+                self._versions[path][rec["id"]].append(_Version(rec))
+            self._changed()
+            return [v.record["id"] for v in picked]
+
+    def upsert(self, entity: str, records: list[Record]) -> None:
+        """Add records (new ids or new versions)."""
+        path = BY_PATH[entity].path
+        with self._lock:
+            for r in records:
+                self._versions[path].setdefault(r["id"], []).append(_Version(r))
+            self._changed()
+
+    def _changed(self) -> None:
+        self._data_version += 1
+        self._results.clear()
+
+    def _visible(self, path: str) -> list[_Version]:
+        """Latest visible version per id, sorted by id (cached per data version)."""
+        with self._lock:
+            dv = self._data_version
+            hit = self._current.get(path)
+            if hit is not None and hit[0] == (dv, 0):
+                return hit[1]
+            now = instant(ts(self._now)) if self.config.visibility else None
+            floor = now - self.config.retention_days * 86_400_000_000 if now is not None else None
+            out = []
+            for _id, vs in self._versions[path].items():
+                if now is None:
+                    v = vs[-1]
+                else:
+                    i = bisect.bisect_right([x.lut for x in vs], now)
+                    if i == 0:
+                        continue
+                    v = vs[i - 1]
+                    if floor is not None and v.lut < floor:
+                        continue
+                out.append(v)
+            out.sort(key=lambda v: v.record["id"])
+            self._current[path] = ((dv, 0), out)
+            return out
+
+    # -- request handling --------------------------------------------------------------------------
+    def _make_rngs(self) -> dict[str, random.Random]:
+        return {k: random.Random(f"{self.config.seed}-{k}") for k in ("fail", "truncate", "drop", "code")}
+
+    def _roll(self, name: str, rate: float) -> bool:
+        if rate <= 0:
+            return False
+        with self._lock:
+            return self._rngs[name].random() < rate
+
+    def _auth(self, header: str | None) -> tuple[str, tuple[str, ...] | None]:
+        if not header:
+            raise _ApiError(401, "AUTHENTICATION_FAILED", "missing Authorization header")
+        cred = header[7:].strip() if header[:7].lower() == "bearer " else header.strip()
+        if cred in self.config.api_keys:
+            return cred, self.config.api_keys[cred]
+        tok = self._tokens.get(cred)
+        if tok is not None:
+            if tok[0] < time.monotonic():
+                raise _ApiError(401, "AUTHENTICATION_FAILED", "access token expired; request a new one")
+            return cred, tok[1]
+        raise _ApiError(401, "AUTHENTICATION_FAILED", "invalid credential")
+
+    def _throttle(self, cred: str) -> None:
+        rpm = self.config.rate_limit_per_minute
+        if not rpm:
+            return
+        rate, cap = rpm / 60.0, max(1.0, rpm / 60.0)
+        with self._lock:
+            t = time.monotonic()
+            level, last = self._buckets.get(cred, (cap, t))
+            level = min(cap, level + (t - last) * rate)
+            if level < 1:
+                self._buckets[cred] = (level, t)
+                self.stats.throttled += 1
+                hdr = (
+                    {"Retry-After": str(max(1, math.ceil((1 - level) / rate)))}
+                    if self.config.retry_after
+                    else {}
+                )
+                raise _ApiError(429, "RATE_LIMIT_EXCEEDED", "too many requests", hdr)
+            self._buckets[cred] = (level - 1, t)
+
+    def issue_token(self, body: bytes) -> bytes:
+        try:
+            req = orjson.loads(body or b"{}")
+        except orjson.JSONDecodeError:
+            raise _ApiError(400, "INVALID_REQUEST", "token request body must be JSON") from None
+        if not isinstance(req, dict) or req.get("grant_type") != "client_credentials":
+            raise _ApiError(400, "INVALID_REQUEST", "grant_type must be client_credentials")
+        client = self.config.clients.get(str(req.get("client_id")))
+        if client is None or not secrets.compare_digest(str(req.get("client_secret")), client[0]):
+            raise _ApiError(401, "AUTHENTICATION_FAILED", "invalid client credentials")
+        token = secrets.token_urlsafe(24)
+        life = self.config.token_lifetime_s
+        with self._lock:
+            self._tokens[token] = (time.monotonic() + life, client[1])
+            self.stats.tokens_issued += 1
+        return orjson.dumps(
+            {"data": {"access_token": token, "expires_in": int(life), "token_type": "Bearer"}}
+        )
+
+    def answer(self, path: str, query: str, auth: str | None) -> tuple[int, str, bytes, dict[str, str]]:
+        """(status, content type, body, headers) of a GET."""
+        parts = [p for p in path.split("/") if p]
+        if (
+            len(parts) < 4
+            or parts[0] != "export"
+            or parts[1] not in ("v1", "v1beta2")
+            or parts[2] != "records"
+        ):
+            raise _ApiError(404, "NOT_FOUND", f"no such resource: {path}")
+        name = parts[3]
+        entity = BY_PATH.get(name)
+        if entity is None:
+            known = ", ".join(e.path for e in ENTITIES)
+            raise _ApiError(404, "NOT_FOUND", f"unknown entity {name!r}; known: {known}")
+        cred, scopes = self._auth(auth)
+        if scopes is not None and entity.path not in scopes:
+            raise _ApiError(
+                403, "FORBIDDEN", f"credential lacks the '{entity.scope}' scope for {entity.path}"
+            )
+        self._throttle(cred)
+        count_only = len(parts) == 5 and parts[4] == "$count"
+        if len(parts) > 4 and not count_only:
+            raise _ApiError(404, "NOT_FOUND", f"no such resource: {path}")
+        q = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        if "$skiptoken" in q:
+            try:
+                state = orjson.loads(base64.urlsafe_b64decode(q["$skiptoken"].encode()))
+                q, offset = state["q"], int(state["offset"])
+            except Exception:
+                raise _ApiError(400, "INVALID_REQUEST", "invalid $skiptoken") from None
+        else:
+            offset = 0
+        hook = self._hook
+        if hook is not None:
+            hook(entity.path, dict(q))
+        rows = self._query(entity, q)
+        if count_only:
+            return 200, "text/plain", str(len(rows)).encode(), {}
+        skip = _int(q, "$skip", 0)
+        top = _int(q, "$top", None)
+        if top is not None and top > self.config.max_top:
+            top = self.config.max_top
+        start = skip + offset
+        want = len(rows) - start if top is None else min(top - offset, len(rows) - start)
+        page = min(self.config.page_size, max(0, want))
+        chunk = rows[start : start + page]
+        select = [s.strip() for s in q.get("$select", "").split(",") if s.strip()]
+        for s in select:
+            if s not in entity.field_names:
+                raise _ApiError(400, "INVALID_REQUEST", f"$select: unknown field {s!r} on {entity.path}")
+        base = f"{self.base_url}/export/{parts[1]}/records/{entity.path}"
+        out = bytearray(b'{"@odata.context":' + orjson.dumps(f"{base}/$metadata#{entity.path}"))
+        if q.get("$count", "").lower() == "true":
+            out += b',"@odata.count":' + str(len(rows)).encode()
+        if chunk or not self.config.omit_empty_value:
+            out += b',"value":['
+            if select:
+                out += b",".join(orjson.dumps({k: v.record.get(k) for k in select}) for v in chunk)
+            else:
+                out += b",".join(v.body for v in chunk)
+            out += b"]"
+        if want > page:
+            token = base64.urlsafe_b64encode(orjson.dumps({"q": q, "offset": offset + page})).decode()
+            out += b"," + orjson.dumps(self.config.nextlink_spelling) + b":"
+            out += orjson.dumps(f"{base}?$skiptoken={quote(token)}")
+        out += b"}"
+        with self._lock:
+            self.stats.pages += 1
+            self.stats.rows_served += len(chunk)
+        return 200, "application/json", bytes(out), {}
+
+    def _query(self, entity: Entity, q: dict[str, str]) -> list[_Version]:
+        rows = self._visible(entity.path)
+        key = (entity.path, self._data_version, q.get("$filter"), q.get("$orderby"))
+        hit = self._results.get(key)
+        if hit is not None:
+            return hit
+        try:
+            pred = compile_filter(entity, q.get("$filter"))
+            keys = parse_orderby(entity, q.get("$orderby"))
+        except QueryError as exc:
+            raise _ApiError(400, "INVALID_REQUEST", str(exc)) from None
+        if pred is not None:
+            rows = [v for v in rows if pred(v.record)]
+        if keys and keys != [("id", False)]:
+            by_id = {id(v.record): v for v in rows}
+            rows = [by_id[id(r)] for r in order(entity, [v.record for v in rows], keys)]
+        with self._lock:
+            if len(self._results) > 256:
+                self._results.clear()
+            self._results[key] = rows
+        return rows
+
+    def error_body(self, code: str, message: str) -> bytes:
+        body: dict[str, Any] = {"code": code, "message": message}
+        return orjson.dumps({"error": body} if self.config.error_shape == "nested" else body)
+
+
+def _int(q: dict[str, str], name: str, default: int | None) -> Any:
+    if name not in q:
+        return default
+    try:
+        n = int(q[name])
+    except ValueError:
+        raise _ApiError(400, "INVALID_REQUEST", f"{name} must be a non-negative integer") from None
+    if n < 0:
+        raise _ApiError(400, "INVALID_REQUEST", f"{name} must be a non-negative integer")
+    return n
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    sim: SimulatorServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Quiet: the simulator's stats say what happened."""
+
+    def _send(self, status: int, ctype: str, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _fail(self, err: _ApiError) -> None:
+        sim = self.sim
+        if err.status >= 500:
+            sim.stats.server_errors += 1
+        elif err.status != 429:
+            sim.stats.client_errors += 1
+        self._send(err.status, "application/json", sim.error_body(err.code, err.message), err.headers)
+
+    def _faults(self) -> bool:
+        """Apply latency/drop/5xx; True when the request was already answered (or dropped)."""
+        sim, cfg = self.sim, self.sim.config
+        if cfg.latency_s > 0:
+            time.sleep(cfg.latency_s)
+        if sim._roll("drop", cfg.drop_rate):
+            sim.stats.dropped += 1
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return True
+        if sim._roll("fail", cfg.fail_rate):
+            with sim._lock:
+                status = sim._rngs["code"].choice((500, 502, 503))
+            self._fail(_ApiError(status, "INTERNAL_ERROR", f"simulated HTTP {status}"))
+            return True
+        return False
+
+    def do_GET(self) -> None:  # noqa: N802
+        sim = self.sim
+        with sim._lock:
+            sim.stats.requests += 1
+        url = urlsplit(self.path)
+        try:
+            if self._faults():
+                return
+            status, ctype, body, headers = sim.answer(url.path, url.query, self.headers.get("Authorization"))
+        except _ApiError as err:
+            self._fail(err)
+            return
+        if sim._roll("truncate", sim.config.truncate_rate) and len(body) > 2:
+            sim.stats.truncated += 1
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self._send(status, ctype, body, headers)
+
+    def do_POST(self) -> None:  # noqa: N802
+        sim = self.sim
+        with sim._lock:
+            sim.stats.requests += 1
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        try:
+            if urlsplit(self.path).path.rstrip("/") != "/oauth/v1/token":
+                raise _ApiError(404, "NOT_FOUND", f"no such resource: {self.path}")
+            self._send(200, "application/json", sim.issue_token(body))
+        except _ApiError as err:
+            self._fail(err)
