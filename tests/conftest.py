@@ -21,12 +21,15 @@ def samples_dir() -> Path:
 # --- simulator fixtures (owner: simulator, issue 2) ---------------------------------------------
 @pytest.fixture(scope="session")
 def small_dataset():  # type: ignore[no-untyped-def]
-    """A generated dataset: 300 users, 35 days ending 2026-11-28 (deterministic, well under 2 s)."""
+    """A generated dataset: 300 users, 25 days ending 2026-11-28 (deterministic, well under 2 s).
+
+    25 days, not 35: tests may advance the clock a few days and still compare a sync with `truth()`
+    without rows ageing out of the 30-day retention meanwhile (retention has its own tests)."""
     from datetime import UTC, datetime
 
     from mwdata.simulator import GeneratorConfig, generate
 
-    return generate(GeneratorConfig(seed=1, users=300, days=35, end=datetime(2026, 11, 28, tzinfo=UTC)))
+    return generate(GeneratorConfig(seed=1, users=300, days=25, end=datetime(2026, 11, 28, tzinfo=UTC)))
 
 
 @pytest.fixture

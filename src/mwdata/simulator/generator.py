@@ -39,7 +39,7 @@ RESOURCE_MIX = {"RESOURCE_TYPE_KNOWLEDGE": 45, "RESOURCE_TYPE_FILE": 20, "RESOUR
                 "RESOURCE_TYPE_TICKET": 6, "RESOURCE_TYPE_APPROVAL": 4, "RESOURCE_TYPE_PERSON": 6,
                 "RESOURCE_TYPE_RECORD": 5, "RESOURCE_TYPE_SOFTWARE": 3, "RESOURCE_TYPE_GROUP": 3,
                 "RESOURCE_TYPE_INTERNAL_KNOWLEDGE": 2}  # fmt: skip
-TOPICS = {"IT": ["vpn", "password reset", "laptop", "wifi", "printer", "software access"],
+TOPICS: dict[str, list[str | None]] = {"IT": ["vpn", "password reset", "laptop", "wifi", "printer", "software access"],
           "HR": ["pto", "benefits", "parental leave", "onboarding"],
           "TRAVEL_AND_EXPENSE": ["expense report", "travel booking"],
           "FACILITY": ["badge", "parking"], "FINANCE": ["invoice"], "PAYROLL": ["payslip"],
@@ -71,6 +71,7 @@ class Dataset:
     records: dict[str, list[Record]]
     hr_rows: list[Record] = field(default_factory=list)
     end: datetime | None = None
+    fixed: bool = False  # a snapshot served as captured: no retention cut (the real API served it all)
 
     def write_hr_csv(self, path: str | Path) -> Path:
         out = Path(path)
@@ -119,7 +120,7 @@ class _Gen:
                 return s
 
     def hexid(self) -> str:
-        return "%032x" % self.rng.getrandbits(128)
+        return f"{self.rng.getrandbits(128):032x}"
 
     def stamp(self, created: datetime) -> datetime:
         """Export time: ~06:00 UTC the next day, 5% later (up to two days)."""
@@ -130,7 +131,8 @@ class _Gen:
     def run(self) -> Dataset:
         cfg, rng = self.cfg, self.rng
         start = cfg.end - timedelta(days=cfg.days)
-        users, hr = [], []
+        users: list[Record] = []
+        hr: list[Record] = []
         for n in range(cfg.users):
             first, last = rng.choice(FIRST), rng.choice(LAST)
             email = f"{first.lower()}.{last.lower()}{n}@example.com".replace("ü", "u")
@@ -295,4 +297,4 @@ def load_fixed_dataset(directory: str | Path) -> Dataset:
         records[e.path] = rows
         latest = max([latest, *(r.get("last_updated_time") or "" for r in rows)])
     end = datetime.fromisoformat(latest.replace("Z", "+00:00")) if latest else None
-    return Dataset(records, [], end)
+    return Dataset(records, [], end, fixed=True)

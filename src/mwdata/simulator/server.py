@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import contextlib
 import math
 import random
 import secrets
@@ -248,7 +249,9 @@ class SimulatorServer:
             if hit is not None and hit[0] == (dv, 0):
                 return hit[1]
             now = instant(ts(self._now)) if self.config.visibility else None
-            floor = now - self.config.retention_days * 86_400_000_000 if now is not None else None
+            floor = None
+            if now is not None and not self.dataset.fixed:
+                floor = now - self.config.retention_days * 86_400_000_000
             out = []
             for _id, vs in self._versions[path].items():
                 if now is None:
@@ -470,10 +473,8 @@ class _Handler(BaseHTTPRequestHandler):
         if sim._roll("drop", cfg.drop_rate):
             sim.stats.dropped += 1
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return True
         if sim._roll("fail", cfg.fail_rate):
             with sim._lock:
@@ -503,10 +504,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         self._send(status, ctype, body, headers)
 
