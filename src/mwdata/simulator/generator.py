@@ -178,9 +178,9 @@ class _Gen:
             span = last_lut.get(u["id"])
             if span:
                 u["first_interaction_time"], u["latest_interaction_time"] = ts(span[0]), ts(span[1])
-                u["last_updated_time"] = ts(self.stamp(span[1]))
-            else:
-                u["last_updated_time"] = ts(self.stamp(cfg.end - timedelta(days=rng.uniform(2, 20))))
+            # the roster is written on its own schedule (samples: users' stamps predate their activity)
+            roster_day = cfg.end - timedelta(days=rng.uniform(2, max(2.5, min(cfg.days, 28))))
+            u["last_updated_time"] = ts(self.stamp(roster_day))
         self.out["users"] = users
         return Dataset(self.out, hr, cfg.end)
 
