@@ -296,5 +296,6 @@ def load_fixed_dataset(directory: str | Path) -> Dataset:
             raise InputFileError(f"{f}: expected an object with a 'value' list")
         records[e.path] = rows
         latest = max([latest, *(r.get("last_updated_time") or "" for r in rows)])
-    end = datetime.fromisoformat(latest.replace("Z", "+00:00")) if latest else None
+    # the snapshot was taken after its last stamp: a day later, so every row is well inside any window
+    end = datetime.fromisoformat(latest.replace("Z", "+00:00")) + timedelta(days=1) if latest else None
     return Dataset(records, [], end, fixed=True)

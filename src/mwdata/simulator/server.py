@@ -214,7 +214,8 @@ class SimulatorServer:
             rows = self._visible(path)
             k = min(len(rows), max(1, round(len(rows) * fraction))) if rows else 0
             picked = rng.sample(rows, k)
-            stamp = ts(self._now)
+            # 1 ms before now: visible now, and inside a sync window [lo, now) run at this clock
+            stamp = ts(self._now - timedelta(milliseconds=1))
             for v in picked:
                 rec = dict(v.record, last_updated_time=stamp)
                 if (
@@ -295,7 +296,7 @@ class SimulatorServer:
         rpm = self.config.rate_limit_per_minute
         if not rpm:
             return
-        rate, cap = rpm / 60.0, max(1.0, rpm / 60.0)
+        rate, cap = rpm / 60.0, max(1.0, rpm / 600.0)  # burst: a tenth of a second's worth
         with self._lock:
             t = time.monotonic()
             level, last = self._buckets.get(cred, (cap, t))
