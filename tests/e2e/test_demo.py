@@ -38,7 +38,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_demo_builds_a_store_and_a_report(demo_dir: Path) -> None:
-    store = demo_dir / "mwdata.duckdb"
+    store = demo_dir / "demo.duckdb"
     with duckdb.connect(str(store), read_only=True) as con:
         n = con.execute("SELECT count(*) FROM analytics.moveworks__journey").fetchone()[0]  # type: ignore[index]
         days = con.execute(
@@ -70,7 +70,7 @@ def test_overview_equals_the_real_marts(demo_dir: Path, monkeypatch: pytest.Monk
     assert not at.exception, [e.value for e in at.exception]
     start, end = at.sidebar.date_input[0].value
     tiles = {m.label: m.value for m in at.metric}
-    with duckdb.connect(str(demo_dir / "mwdata.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(demo_dir / "demo.duckdb"), read_only=True) as con:
         users, interactions = con.execute(
             "SELECT count(DISTINCT user_id), count(*) FROM analytics.moveworks__journey "
             "WHERE CAST(created_time AS DATE) BETWEEN ? AND ? AND NOT coalesce(is_test_user, FALSE)",
