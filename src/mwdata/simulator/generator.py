@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import random
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,10 +36,10 @@ PLUGIN_MIX = {"Enterprise Search": 40, "Knowledge Base": 10, "Forms": 8, "Create
               "Update Approval Record": 6, "Grant Software Access": 4, "Smart Handoff": 4,
               "Start Live Agent Chat": 2, "Clear Context": 3, "add_user_to_group": 5,
               "lookup_pto_balance": 5, "reset_vpn_token": 5}  # fmt: skip
-RESOURCE_MIX = {"RESOURCE_TYPE_KNOWLEDGE": 45, "RESOURCE_TYPE_FILE": 20, "RESOURCE_TYPE_FORM": 6,
-                "RESOURCE_TYPE_TICKET": 6, "RESOURCE_TYPE_APPROVAL": 4, "RESOURCE_TYPE_PERSON": 6,
-                "RESOURCE_TYPE_RECORD": 5, "RESOURCE_TYPE_SOFTWARE": 3, "RESOURCE_TYPE_GROUP": 3,
-                "RESOURCE_TYPE_INTERNAL_KNOWLEDGE": 2}  # fmt: skip
+RESOURCE_MIX = {"RESOURCE_TYPE_KNOWLEDGE": 41, "RESOURCE_TYPE_FILE": 39, "RESOURCE_TYPE_INTERNAL_KNOWLEDGE": 5,
+                "RESOURCE_TYPE_PERSON": 4, "RESOURCE_TYPE_RECORD": 3.5, "RESOURCE_TYPE_FORM": 2.5,
+                "RESOURCE_TYPE_TICKET": 2, "RESOURCE_TYPE_APPROVAL": 1, "RESOURCE_TYPE_SOFTWARE": 1,
+                "RESOURCE_TYPE_GROUP": 1}  # fmt: skip
 TOPICS: dict[str, list[str | None]] = {"IT": ["vpn", "password reset", "laptop", "wifi", "printer", "software access"],
           "HR": ["pto", "benefits", "parental leave", "onboarding"],
           "TRAVEL_AND_EXPENSE": ["expense report", "travel booking"],
@@ -101,7 +102,7 @@ def ts(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
-def _pick(rng: random.Random, mix: dict[str, int]) -> str:
+def _pick(rng: random.Random, mix: Mapping[str, float]) -> str:
     return rng.choices(list(mix), weights=list(mix.values()))[0]
 
 
@@ -251,8 +252,8 @@ class _Gen:
     def plugin_call(self, u: Record, cid: str, iid: str, t: datetime, lut: str) -> None:
         rng = self.rng
         name = _pick(rng, PLUGIN_MIX)
-        served = rng.random() < 0.8
-        used = served and rng.random() < 0.6
+        served = rng.random() < 0.68  # samples: 0.68 served, 0.55 used
+        used = served and rng.random() < 0.8
         pid = self.sid()
         self.out["plugin-calls"].append({"conversation_id": cid, "created_time": ts(t), "id": pid,
             "interaction_id": iid, "last_updated_time": lut, "plugin_name": name,
@@ -260,14 +261,14 @@ class _Gen:
             "used": used, "user_id": u["id"]})  # fmt: skip
         for _r in range(rng.choice((0, 1, 2, 3))):
             rtype = _pick(rng, RESOURCE_MIX)
-            uncited_kb = rtype in ("RESOURCE_TYPE_KNOWLEDGE", "RESOURCE_TYPE_FILE") and rng.random() < 0.3
+            uncited_kb = rtype in ("RESOURCE_TYPE_KNOWLEDGE", "RESOURCE_TYPE_FILE") and rng.random() < 0.58
             keys = RESOURCE_DETAIL_KEYS.get(rtype)
             detail = (
                 {k: (f"{k} {rng.randrange(500)}" if rng.random() < 0.7 else None) for k in keys}
                 if keys
                 else None
             )
-            self.out["plugin-resources"].append({"cited": (not uncited_kb) and rng.random() < 0.3,
+            self.out["plugin-resources"].append({"cited": (not uncited_kb) and rng.random() < 0.23,
                 "conversation_id": cid, "created_time": ts(t), "detail": detail, "id": self.hexid(),
                 "interaction_id": iid, "last_updated_time": lut, "plugin_call_id": None if uncited_kb else pid,
                 "resource_id": self.hexid(), "type": rtype, "user_id": u["id"]})  # fmt: skip
