@@ -109,6 +109,9 @@ def defects_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, objec
     convs.append(_conv("c_new", "Email", t))  # unknown route
     inters = [_inter(f"i{i}", f"c{i}", t + timedelta(hours=i)) for i in range(10)]
     inters += [_inter("o1", "missing1", t), _inter("o2", "missing2", t)]  # 2 orphans of 12 = 17 %
+    # a steady 3 interactions a day for 20 days, then a spike of 60 (orphans too): a volume anomaly
+    inters += [_inter(f"v{d}_{k}", "c0", t - timedelta(days=21 - d)) for d in range(20) for k in range(3)]
+    inters += [_inter(f"spike{k}", f"missing{k}", t + timedelta(days=1)) for k in range(60)]
     users = [
         {
             "id": "1",
@@ -142,6 +145,9 @@ def test_planted_defects_are_caught(defects_store: tuple[Path, object]) -> None:
             "no_unknown_values_stg_moveworks__conversations_route" in n and s == "warn" for n, s in rows
         )
         assert any(n.startswith("freshness:moveworks.conversations") and s == "warn" for n, s in rows)
+        assert any(
+            n.startswith("volume_anomaly_stg_moveworks__interactions") and s == "warn" for n, s in rows
+        )
         # known answers: the newest version wins; the unknown route is kept as 'other'
         routes = dict(
             con.execute("SELECT conversation_id, route FROM analytics.moveworks__conversations").fetchall()
