@@ -220,3 +220,20 @@ def order(entity: Entity, rows: list[Record], keys: list[tuple[str, bool]]) -> l
     for name, desc in reversed(keys):
         out.sort(key=sort_key(entity, name), reverse=desc)
     return out
+
+
+_ID_BOUND = re.compile(r"\bid\s+(gt|ge)\s+'((?:[^']|'')*)'", re.IGNORECASE)
+
+
+def id_lower_bound(text: str | None) -> tuple[str, bool] | None:
+    """(id, inclusive) when the filter is a pure conjunction holding `id gt/ge '<x>'` — the keyset shape,
+    answered by bisecting the id-sorted rows instead of scanning them all."""
+    if not text:
+        return None
+    words = {w.lower() for kind, w in _tokens(text) if kind == "word"}
+    if words & {"or", "not"}:
+        return None
+    found = [(m.group(2).replace("''", "'"), m.group(1).lower() == "ge") for m in _ID_BOUND.finditer(text)]
+    if not found:
+        return None
+    return max(found)

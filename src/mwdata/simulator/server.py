@@ -29,7 +29,7 @@ import orjson
 from mwdata.catalog import BY_PATH, ENTITIES, Entity
 from mwdata.errors import ConfigError
 from mwdata.simulator.generator import Dataset, ts
-from mwdata.simulator.odata import QueryError, compile_filter, instant, order, parse_orderby
+from mwdata.simulator.odata import QueryError, compile_filter, id_lower_bound, instant, order, parse_orderby
 
 Record = dict[str, Any]
 
@@ -119,6 +119,7 @@ class SimulatorServer:
         self._data_version = 0
         self._current: dict[str, tuple[tuple[int, int], list[_Version]]] = {}
         self._results: dict[tuple[Any, ...], list[_Version]] = {}
+        self._id_lists: dict[str, tuple[list[_Version], list[str]]] = {}
         self._tokens: dict[str, tuple[float, tuple[str, ...] | None]] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
         self._hook: Callable[..., None] | None = None
@@ -367,25 +368,38 @@ class SimulatorServer:
         hook = self._hook
         if hook is not None:
             hook(entity.path, dict(q))
-        rows = self._query(entity, q)
-        if count_only:
-            return 200, "text/plain", str(len(rows)).encode(), {}
         skip = _int(q, "$skip", 0)
         top = _int(q, "$top", None)
         if top is not None and top > self.config.max_top:
             top = self.config.max_top
         start = skip + offset
-        want = len(rows) - start if top is None else min(top - offset, len(rows) - start)
-        page = min(self.config.page_size, max(0, want))
-        chunk = rows[start : start + page]
+        limit = self.config.page_size if top is None else max(0, min(self.config.page_size, top - offset))
+        total: int | None = None
+        fast = (
+            None
+            if count_only or q.get("$count", "").lower() == "true"
+            else self._keyset(entity, q, start, limit)
+        )
+        if fast is not None:
+            chunk, more = fast
+        else:
+            rows = self._query(entity, q)
+            total = len(rows)
+            if count_only:
+                return 200, "text/plain", str(total).encode(), {}
+            chunk = rows[start : start + limit]
+            more = start + limit < total
+        page = len(chunk)
+        if top is not None and offset + page >= top:
+            more = False
         select = [s.strip() for s in q.get("$select", "").split(",") if s.strip()]
         for s in select:
             if s not in entity.field_names:
                 raise _ApiError(400, "INVALID_REQUEST", f"$select: unknown field {s!r} on {entity.path}")
         base = f"{self.base_url}/export/{parts[1]}/records/{entity.path}"
         out = bytearray(b'{"@odata.context":' + orjson.dumps(f"{base}/$metadata#{entity.path}"))
-        if q.get("$count", "").lower() == "true":
-            out += b',"@odata.count":' + str(len(rows)).encode()
+        if total is not None and q.get("$count", "").lower() == "true":
+            out += b',"@odata.count":' + str(total).encode()
         if chunk or not self.config.omit_empty_value:
             out += b',"value":['
             if select:
@@ -393,7 +407,7 @@ class SimulatorServer:
             else:
                 out += b",".join(v.body for v in chunk)
             out += b"]"
-        if want > page:
+        if more and page:
             token = base64.urlsafe_b64encode(orjson.dumps({"q": q, "offset": offset + page})).decode()
             out += b"," + orjson.dumps(self.config.nextlink_spelling) + b":"
             out += orjson.dumps(f"{base}?$skiptoken={quote(token)}")
@@ -402,6 +416,41 @@ class SimulatorServer:
             self.stats.pages += 1
             self.stats.rows_served += len(chunk)
         return 200, "application/json", bytes(out), {}
+
+    def _keyset(
+        self, entity: Entity, q: dict[str, str], start: int, limit: int
+    ) -> tuple[list[_Version], bool] | None:
+        """Fast path for `id gt '<x>' and ...` ordered by id: bisect, then filter only as far as the page."""
+        if q.get("$orderby", "id").strip() not in ("id", "id asc"):
+            return None
+        try:
+            bound = id_lower_bound(q.get("$filter"))
+            if bound is None:
+                return None
+            pred = compile_filter(entity, q.get("$filter"))
+        except QueryError as exc:
+            raise _ApiError(400, "INVALID_REQUEST", str(exc)) from None
+        rows = self._visible(entity.path)
+        ids = self._ids(entity.path, rows)
+        i = (bisect.bisect_left if bound[1] else bisect.bisect_right)(ids, bound[0])
+        out: list[_Version] = []
+        seen = 0
+        for v in rows[i:] if i else rows:
+            if pred is None or pred(v.record):
+                if seen >= start:
+                    if len(out) == limit:
+                        return out, True
+                    out.append(v)
+                seen += 1
+        return out, False
+
+    def _ids(self, path: str, rows: list[_Version]) -> list[str]:
+        with self._lock:
+            hit = self._id_lists.get(path)
+            if hit is None or hit[0] is not rows:
+                hit = (rows, [v.record["id"] for v in rows])
+                self._id_lists[path] = hit
+            return hit[1]
 
     def _query(self, entity: Entity, q: dict[str, str]) -> list[_Version]:
         rows = self._visible(entity.path)
