@@ -297,7 +297,7 @@ class SimulatorServer:
         rpm = self.config.rate_limit_per_minute
         if not rpm:
             return
-        rate, cap = rpm / 60.0, max(1.0, rpm / 600.0)  # burst: a tenth of a second's worth
+        rate, cap = rpm / 60.0, max(1.0, rpm / 6000.0)  # burst: a hundredth of a second's worth
         with self._lock:
             t = time.monotonic()
             level, last = self._buckets.get(cred, (cap, t))
