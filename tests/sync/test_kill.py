@@ -53,6 +53,7 @@ def test_sigkill_at_random_points_then_rerun(simulator, small_dataset, tmp_path:
             if round_ % 3 == 2:  # the data moves on between some of the crashes
                 sim.advance(hours=6)
                 sim.reemit("interactions", fraction=0.01, seed=round_)
+                sim.advance(seconds=1)
             env = cli_env(sim, tmp_path)
             proc = spawn(env, tmp_path)
             time.sleep(rng.uniform(0.8, 3.5))

@@ -99,7 +99,8 @@ def test_backfill_then_incremental_equals_truth(simulator, small_dataset, tmp_pa
         assert_equal_truth(cfg, sim)
         for day in range(3):
             sim.advance(hours=24)
-            sim.reemit("interactions", fraction=0.02, seed=day)
+            sim.reemit("interactions", fraction=0.02, seed=day)  # stamped `now`: the next run's data
+            sim.advance(seconds=1)
             r = fast_sync(cfg, sim)
             assert r.ok, r.first_error()
             assert_equal_truth(cfg, sim)
@@ -135,8 +136,8 @@ def test_exact_while_data_changes_between_page_requests(simulator, small_dataset
         {"fail_rate": 0.15},
         {"truncate_rate": 0.1},
         {"drop_rate": 0.1},
-        {"rate_limit_per_minute": 3000, "retry_after": True},
-        {"rate_limit_per_minute": 3000, "retry_after": False},
+        {"rate_limit_per_minute": 1200, "retry_after": True},
+        {"rate_limit_per_minute": 1200, "retry_after": False},
     ],
     ids=["5xx", "truncated", "dropped", "429-retry-after", "429-no-retry-after"],
 )
