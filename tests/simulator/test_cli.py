@@ -1,0 +1,72 @@
+"""`mwdata simulate` as a real subprocess: summary mode, serving, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+EXE = str(Path(sys.executable).parent / "mwdata")
+
+
+def test_print_config_and_hr_out(tmp_path: Path) -> None:
+    hr = tmp_path / "hr.csv"
+    args = [
+        "simulate",
+        "--print-config",
+        "--users",
+        "20",
+        "--days",
+        "5",
+        "--end",
+        "2026-11-28",
+        "--hr-out",
+        str(hr),
+    ]
+    out = subprocess.run([EXE, *args], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert set(summary["entities"]) == {
+        "conversations",
+        "interactions",
+        "plugin-calls",
+        "plugin-resources",
+        "users",
+    }
+    assert summary["hr_rows"] == 20 and len(hr.read_text().splitlines()) == 21
+
+
+def test_bad_input_is_a_clear_error() -> None:
+    out = subprocess.run([EXE, "simulate", "--end", "yesterday"], capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "--end" in out.stderr and "Traceback" not in out.stderr
+    out = subprocess.run(
+        [EXE, "simulate", "--from-samples", "/nonexistent"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode != 0 and "not found" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_serves_until_interrupted(samples_dir: Path) -> None:
+    proc = subprocess.Popen(
+        [EXE, "simulate", "--port", "0", "--from-samples", str(samples_dir), "--api-key", "k1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        line = ""
+        deadline = time.time() + 30
+        while "http://" not in line and time.time() < deadline:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+        url = line[line.index("http://") :].split()[0]
+        r = httpx.get(f"{url}/users", headers={"Authorization": "k1"})
+        assert r.status_code == 200 and len(r.json()["value"]) == 20
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
