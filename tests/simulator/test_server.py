@@ -227,3 +227,14 @@ def test_clock_visibility_retention_and_reemit(simulator) -> None:
     sim.on_request(lambda *_: seen.__setitem__("n", seen["n"] + 1))
     httpx.get(f"{sim.records_url}/users", headers={"Authorization": sim.api_key})
     assert seen["n"] == 1
+
+
+def test_skiptoken_offset_paging_shifts_over_changing_data(simulator) -> None:
+    """The real API's hazard, kept: a row inserted before the offset makes the next page repeat a row."""
+    sim = simulator(page_size=50)
+    with httpx.Client(headers={"Authorization": sim.api_key}) as c:
+        first = c.get(f"{sim.records_url}/users").json()
+        new = dict(first["value"][0], id="0", last_updated_time="2026-11-20T00:00:00.000Z")
+        sim.upsert("users", [new])
+        second = c.get(first["@odata.nextLink"]).json()
+        assert second["value"][0]["id"] == first["value"][-1]["id"]  # repeated across pages
