@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mwdata.app import views
+from mwdata.app.definitions import definition
 
 MAIN = str(Path(__file__).resolve().parents[2] / "src" / "mwdata" / "app" / "main.py")
 
@@ -48,7 +49,7 @@ def test_overview_numbers_equal_the_marts(app_env: Path, mart_store: Path) -> No
     assert users > 0 and convs > 0
     assert metrics["Active users"] == f"{users:,}"
     assert metrics["Conversations"] == f"{convs:,}"
-    assert metrics["Interactions"] == f"{interactions:,}"
+    assert metrics[definition("interactions").label] == f"{interactions:,}"
     assert metrics["Escalation rate"] == f"{escalated / engaged:.1%}"
 
 

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from mwdata.app import views
+from mwdata.app.definitions import definition
 from tests.e2e.test_browser import visit_every_page
 from tests.sync.conftest import run_cli
 
@@ -77,7 +78,10 @@ def test_overview_equals_the_real_marts(demo_dir: Path, monkeypatch: pytest.Monk
             [start, end],
         ).fetchone()  # type: ignore[misc]
     assert users > 0
-    assert tiles["Active users"] == f"{users:,}" and tiles["Interactions"] == f"{interactions:,}"
+    assert (
+        tiles["Active users"] == f"{users:,}"
+        and tiles[definition("interactions").label] == f"{interactions:,}"
+    )
     for page in views.PAGES:
         at.switch_page(f"screens/{page}.py").run()
         assert not at.exception, (page, [e.value for e in at.exception])

@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from mwdata.app.db import Store
+from mwdata.app.definitions import definition
 from mwdata.report.render import render_report
 
 
@@ -67,7 +68,7 @@ def test_report_is_self_contained_and_matches_the_marts(mart_store: Path, tmp_pa
             [f.start, f.end],
         ).fetchone()  # type: ignore[misc]
     assert p.values["Active users"] == f"{users:,}"
-    assert p.values["Interactions"] == f"{interactions:,}"
+    assert p.values[definition("interactions").label] == f"{interactions:,}"
     assert p.values["Conversations"] == f"{convs:,}"
 
     names = {c.name for c in rep.csvs}
