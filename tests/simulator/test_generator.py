@@ -92,6 +92,10 @@ def test_mixes_near_the_samples(samples_dir: Path) -> None:
         ("plugin-resources", lambda x: x["plugin_call_id"] is None, True),
         ("interactions", lambda x: x["actor"], "user"),
         ("conversations", lambda x: x["route"], "DM"),
+        ("interactions", lambda x: x["platform"], "msteams"),
+        ("interactions", lambda x: x["type"], "INTERACTION_TYPE_BUTTON_CLICK"),
+        ("interactions", lambda x: x["type"], "INTERACTION_TYPE_LINK_CLICK"),
+        ("interactions", lambda x: x["type"], "INTERACTION_TYPE_FREE_TEXT"),
     ]
     report = {}
     for path, fn, value in checks:

@@ -31,7 +31,7 @@ _SYSTEM_SINCE = datetime.fromisoformat(SYSTEM_EVENTS_SINCE.replace("Z", "+00:00"
 
 DOMAIN_MIX = {"IT": 40, "HR": 20, "OTHER": 12, "TRAVEL_AND_EXPENSE": 8, "FACILITY": 5, "FINANCE": 5,
               "PAYROLL": 4, "LEGAL": 2, "UNKNOWN": 4}  # fmt: skip
-PLATFORM_MIX = {"slack": 55, "msteams": 30, "movewebchat": 10, "web": 5}
+PLATFORM_MIX = {"msteams": 55, "slack": 42, "movewebchat": 2.5, "web": 0.5}  # samples: 56/42/2
 PLUGIN_MIX = {"Enterprise Search": 40, "Knowledge Base": 10, "Forms": 8, "Create Ticket": 8,
               "Update Approval Record": 6, "Grant Software Access": 4, "Smart Handoff": 4,
               "Start Live Agent Chat": 2, "Clear Context": 3, "add_user_to_group": 5,
@@ -240,14 +240,28 @@ class _Gen:
                 "user_id": u["id"]})  # fmt: skip
             for _c in range(rng.choice((0, 1, 1, 1, 2))):
                 self.plugin_call(u, cid, uid_, t, lut)
-            if rng.random() < 0.2:
+            if rng.random() < 0.6:  # samples: ~0.6 user actions per free-text turn
                 t += timedelta(seconds=rng.uniform(2, 60))
-                label = _pick(rng, {"feedback": 50, "file_ticket": 25, "handoff": 10, "mw_form": 15})
-                self.out["interactions"].append({"actor": "user", "conversation_id": cid, "created_time": ts(t),
-                    "detail": {"content": label}, "id": self.sid(), "label": label, "last_updated_time": lut,
-                    "parent_interaction_id": bot, "platform": platform,
-                    "type": "INTERACTION_TYPE_UIFORM_SUBMISSION", "user_id": u["id"]})  # fmt: skip
+                self.user_action(u, cid, bot, platform, t, lut)
             t += timedelta(seconds=rng.uniform(10, 300))
+
+    def user_action(self, u: Record, cid: str, bot: str, platform: str, t: datetime, lut: str) -> None:
+        """A click, form submission or upload answering a bot message (mix from the samples)."""
+        rng = self.rng
+        kind = _pick(rng, {"BUTTON_CLICK": 47, "LINK_CLICK": 42, "UIFORM_SUBMISSION": 9, "CONTENT_UPLOAD": 2})
+        label = None
+        detail: Record = {"content": rng.choice(("Yes", "No", "Open ticket"))}
+        if kind == "LINK_CLICK":
+            detail = {"resource_id": "INFO", "type": "RESOURCE_TYPE_INTERNAL_LINK"}
+        elif kind == "UIFORM_SUBMISSION":
+            label = _pick(rng, {"file_ticket": 60, "handoff": 15, "mw_form": 10, "feedback": 15})
+            detail = {"content": label}
+        elif kind == "CONTENT_UPLOAD":
+            detail = {"file_types": ["png"]}
+        self.out["interactions"].append({"actor": "user", "conversation_id": cid, "created_time": ts(t),
+            "detail": detail, "id": self.sid(), "label": label, "last_updated_time": lut,
+            "parent_interaction_id": bot, "platform": platform, "type": f"INTERACTION_TYPE_{kind}",
+            "user_id": u["id"]})  # fmt: skip
 
     def plugin_call(self, u: Record, cid: str, iid: str, t: datetime, lut: str) -> None:
         rng = self.rng
