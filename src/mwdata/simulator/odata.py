@@ -37,6 +37,16 @@ def instant(text: str) -> int:
     return (dt - _EPOCH) // timedelta(microseconds=1)
 
 
+def _canonical(micros: int) -> str | None:
+    """`YYYY-MM-DDTHH:MM:SS.mmmZ` of an instant with whole milliseconds (the API's own format), else None."""
+    if micros % 1000:
+        return None
+    dt = _EPOCH + timedelta(microseconds=micros)
+    if not 1000 <= dt.year <= 9999:
+        return None
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
 _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<lp>\()|(?P<rp>\))|(?P<num>-?\d+(?:\.\d+)?)(?![\w:-])|(?P<word>[A-Za-z_][\w/.-]*))"
 )
@@ -163,11 +173,15 @@ class _Parser:
         else:
             raise QueryError(f"$filter: expected a literal after '{name} {op}', got {lit!r}")
         if ftype == "timestamp" and value is not None:
-            if not isinstance(value, int):
+            if lkind != "str":
                 raise QueryError(f"$filter: {name} compares with a quoted timestamp")
 
-            def ts(r: Record, n: str = name, o: str = op, v: Any = value) -> bool:
+            canon = _canonical(value)
+
+            def ts(r: Record, n: str = name, o: str = op, v: Any = value, c: str | None = canon) -> bool:
                 x = r.get(n)
+                if c is not None and isinstance(x, str) and len(x) == 24 and x[19] == "." and x[23] == "Z":
+                    return _cmp(o, x, c)  # fixed-width UTC text orders like its instant: no parsing
                 return _cmp(o, instant(x) if x is not None else None, v)
 
             return ts
