@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import bisect
 import contextlib
+import itertools
 import math
 import random
 import secrets
@@ -435,7 +436,7 @@ class SimulatorServer:
         i = (bisect.bisect_left if bound[1] else bisect.bisect_right)(ids, bound[0])
         out: list[_Version] = []
         seen = 0
-        for v in rows[i:] if i else rows:
+        for v in itertools.islice(rows, i, None):  # no copy of the tail
             if pred is None or pred(v.record):
                 if seen >= start:
                     if len(out) == limit:
