@@ -1,12 +1,10 @@
 """The catalogue matches the real sample responses field for field."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from mwdata import catalog
-
 from tests.conftest import SAMPLES_DIR as SAMPLES
 
 
