@@ -177,12 +177,12 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
         for ddl in STATE_DDL:  # the sync's own state tables, so the data-health page reads the real shape
             con.execute(ddl)
         con.execute(
-            "INSERT INTO mwdata.sync_runs (run_id, entity, started_at, ended_at, rows, outcome) "
+            "INSERT INTO _mwdata.sync_runs (run_id, entity, started_at, ended_at, rows, outcome) "
             "SELECT 'run-1', e, now() - INTERVAL 2 HOUR, now() - INTERVAL 1 HOUR, 100, 'success' "
             "FROM (VALUES ('conversations'), ('interactions'), ('plugin-calls'), ('plugin-resources'), ('users')) v(e)"
         )
         con.execute(
-            "INSERT INTO mwdata.sync_state SELECT e, now() - INTERVAL 3 HOUR, 'run-1', now() - INTERVAL 1 HOUR "
+            "INSERT INTO _mwdata.sync_state SELECT e, now() - INTERVAL 3 HOUR, 'run-1', now() - INTERVAL 1 HOUR "
             "FROM (VALUES ('conversations'), ('interactions'), ('plugin-calls'), ('plugin-resources'), ('users')) v(e)"
         )
     finally:

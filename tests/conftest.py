@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,15 @@ def simulator(small_dataset):  # type: ignore[no-untyped-def]
     yield make
     for sim in started:
         sim.stop()
+
+
+# --- CI strictness -----------------------------------------------------------------------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Under `.ci/run` (MWDATA_CI_STRICT=1) a skipped test is a failure: CI provides PostgreSQL and
+    Chromium, so a skip there means a check silently did not run."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("MWDATA_CI_STRICT") == "1":
+        report.outcome = "failed"
+        report.longrepr = f"skipped under MWDATA_CI_STRICT=1: {report.longrepr}"

@@ -29,7 +29,7 @@ WRITER = textwrap.dedent(
     while time.monotonic() < end:
         con = duckdb.connect(path)          # fails with a lock error if any reader holds the file
         con.execute("BEGIN")
-        con.execute("INSERT INTO mwdata.sync_runs (run_id, outcome) SELECT 'w' || ?, 'success'", [n])
+        con.execute("INSERT INTO _mwdata.sync_runs (run_id, outcome) SELECT 'w' || ?, 'success'", [n])
         con.execute(
             "INSERT INTO analytics.moveworks__journey SELECT * REPLACE ('w' || ? || interaction_id AS interaction_id) "
             "FROM analytics.moveworks__journey LIMIT 50", [n])
@@ -87,7 +87,7 @@ def test_dashboard_keeps_serving_while_a_writer_holds_the_file(mart_store: Path,
     f = Filters(date(2026, 4, 1), date(2026, 5, 31))
     before = queries.kpis(store, f, "analytics")
     with duckdb.connect(str(db)) as writer:  # a long sync holding the write lock
-        writer.execute("INSERT INTO mwdata.sync_runs (run_id, outcome) VALUES ('held', 'running')")
+        writer.execute("INSERT INTO _mwdata.sync_runs (run_id, outcome) VALUES ('held', 'running')")
         again = queries.kpis(store, f, "analytics")  # no lock error: served from the snapshot
         assert again.equals(before)
     store.close()

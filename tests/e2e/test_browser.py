@@ -24,9 +24,10 @@ def visit_every_page(browser: Any, url: str, tag: str) -> dict[str, str]:
             page.wait_for_function(
                 "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
             )
+            # Charts in a hidden tab render only when the tab is opened: wait for the visible ones.
             page.wait_for_function(
                 "() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
-                ".every(e => e.querySelector('canvas, svg'))",
+                ".filter(e => e.checkVisibility()).every(e => e.querySelector('canvas, svg'))",
                 timeout=60_000,
             )
             page.wait_for_timeout(300)

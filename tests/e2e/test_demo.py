@@ -16,18 +16,6 @@ from tests.e2e.test_browser import visit_every_page
 from tests.sync.conftest import run_cli
 
 
-def _simulator_ready() -> bool:
-    try:
-        from mwdata.simulator import GeneratorConfig, SimulatorServer  # type: ignore[attr-defined]  # noqa: F401
-        from mwdata.transform import build  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-pytestmark = pytest.mark.skipif(not _simulator_ready(), reason="simulator or transform layer not there yet")
-
-
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")

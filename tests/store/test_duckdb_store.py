@@ -121,10 +121,10 @@ def test_checkpoint_and_watermark_commit_with_the_data(store: DuckDBStore) -> No
 def test_failed_write_rolls_back_data_and_checkpoint(store: DuckDBStore) -> None:
     w = window(store)
     put(store, [rec("a", 1)], w, "a", done=False, run="r1")
-    store.con.execute("ALTER TABLE mwdata.sync_windows RENAME TO sync_windows_gone")
+    store.con.execute("ALTER TABLE _mwdata.sync_windows RENAME TO sync_windows_gone")
     with pytest.raises(Exception, match="sync_windows"):
         put(store, [rec("b", 1)], w, "b", done=False, run="r1")
-    store.con.execute("ALTER TABLE mwdata.sync_windows_gone RENAME TO sync_windows")
+    store.con.execute("ALTER TABLE _mwdata.sync_windows_gone RENAME TO sync_windows")
     assert set(rows(store)) == {"a"}
     assert store.state(INTER).pending[0].last_id == "a"
 
@@ -188,5 +188,5 @@ def test_store_file_is_plain_duckdb(tmp_path: Path, store: DuckDBStore) -> None:
     store.close()
     con = duckdb.connect(str(tmp_path / "m.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM raw.interactions").fetchone() == (1,)
-    assert con.execute("SELECT rows, pages, outcome FROM mwdata.sync_runs").fetchone() == (1, 1, "running")
+    assert con.execute("SELECT rows, pages, outcome FROM _mwdata.sync_runs").fetchone() == (1, 1, "running")
     con.close()

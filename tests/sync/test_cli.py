@@ -28,7 +28,13 @@ def recs(n: int, prefix: str = "r") -> list[dict[str, str]]:
 
 
 def env(url: str, tmp: Path, **extra: str) -> dict[str, str]:
-    return {"MWDATA_BASE_URL": url, "MWDATA_API_KEY": KEY, "MWDATA_STORE": str(tmp / "m.duckdb"), **extra}
+    """The default store name on purpose: a file named mwdata.duckdb once clashed with a schema."""
+    return {
+        "MWDATA_BASE_URL": url,
+        "MWDATA_API_KEY": KEY,
+        "MWDATA_STORE": str(tmp / "mwdata.duckdb"),
+        **extra,
+    }
 
 
 def test_init_writes_a_loadable_commented_config(tmp_path: Path) -> None:
@@ -53,7 +59,7 @@ def test_sync_then_status(odata, tmp_path: Path) -> None:
         "interactions": 50,
         "users": 5,
     }
-    con = duckdb.connect(str(tmp_path / "m.duckdb"), read_only=True)
+    con = duckdb.connect(str(tmp_path / "mwdata.duckdb"), read_only=True)
     assert con.execute("SELECT count(DISTINCT id), count(*) FROM raw.interactions").fetchone() == (50, 50)
     con.close()
     st = run_cli("--json", "status", env=e, cwd=tmp_path)
@@ -66,31 +72,31 @@ def test_sync_then_status(odata, tmp_path: Path) -> None:
     for out in (r.stdout, r.stderr, st.stdout, human.stdout):
         assert KEY not in out
     # the secret is nowhere in the store file either
-    assert KEY.encode() not in (tmp_path / "m.duckdb").read_bytes()
+    assert KEY.encode() not in (tmp_path / "mwdata.duckdb").read_bytes()
 
 
 def test_bad_credentials_leave_no_store(odata, tmp_path: Path) -> None:
     srv = odata({}, status={"interactions": 401})
     r = run_cli("sync", "-e", "interactions", env=env(srv.url, tmp_path), cwd=tmp_path)
     assert r.returncode == 3 and "401" in r.stderr and KEY not in r.stderr + r.stdout
-    assert not (tmp_path / "m.duckdb").exists() and not (tmp_path / "m.duckdb.lock").exists()
+    assert not (tmp_path / "mwdata.duckdb").exists() and not (tmp_path / "mwdata.duckdb.lock").exists()
 
 
 def test_missing_scope_names_the_entity(odata, tmp_path: Path) -> None:
     srv = odata({"interactions": recs(3)}, status={"plugin-calls": 403})
     r = run_cli("sync", "-e", "interactions,plugin-calls", env=env(srv.url, tmp_path), cwd=tmp_path)
     assert r.returncode == 4 and "plugin-calls" in r.stderr and "Plugin Calls" in r.stderr
-    assert not (tmp_path / "m.duckdb").exists()
+    assert not (tmp_path / "mwdata.duckdb").exists()
 
 
 def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
-    r = run_cli("sync", env={"MWDATA_STORE": str(tmp_path / "m.duckdb")}, cwd=tmp_path)
+    r = run_cli("sync", env={"MWDATA_STORE": str(tmp_path / "mwdata.duckdb")}, cwd=tmp_path)
     assert r.returncode == 2 and "MWDATA_API_KEY" in r.stderr and "Traceback" not in r.stderr
     r = run_cli("sync", "-e", "tickets", env={"MWDATA_API_KEY": "x"}, cwd=tmp_path)
     assert r.returncode == 2 and "unknown entity" in r.stderr
     r = run_cli("sync", "--since", "yesterday", env={"MWDATA_API_KEY": "x"}, cwd=tmp_path)
     assert r.returncode == 2 and "--since" in r.stderr
-    assert not (tmp_path / "m.duckdb").exists()
+    assert not (tmp_path / "mwdata.duckdb").exists()
 
 
 def test_dry_run_writes_nothing(odata, tmp_path: Path) -> None:
@@ -99,16 +105,16 @@ def test_dry_run_writes_nothing(odata, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     plan = json.loads(r.stdout)["plan"][0]
     assert plan["entity"] == "interactions" and plan["windows"] == 31
-    assert not (tmp_path / "m.duckdb").exists()
+    assert not (tmp_path / "mwdata.duckdb").exists()
 
 
 def test_status_warns_loudly_before_retention_loss(odata, tmp_path: Path) -> None:
     srv = odata({"users": recs(2, "u")})
     e = env(srv.url, tmp_path)
     assert run_cli("sync", "-e", "users", env=e, cwd=tmp_path).returncode == 0
-    con = duckdb.connect(str(tmp_path / "m.duckdb"))
-    con.execute("UPDATE mwdata.sync_runs SET ended_at = ended_at - INTERVAL 25 DAY")
-    con.execute("UPDATE mwdata.sync_state SET watermark = watermark - INTERVAL 25 DAY")
+    con = duckdb.connect(str(tmp_path / "mwdata.duckdb"))
+    con.execute("UPDATE _mwdata.sync_runs SET ended_at = ended_at - INTERVAL 25 DAY")
+    con.execute("UPDATE _mwdata.sync_state SET watermark = watermark - INTERVAL 25 DAY")
     con.close()
     (tmp_path / "mwdata.toml").write_text('[sync]\nentities = ["users"]\n')
     r = run_cli("status", env=e, cwd=tmp_path)

@@ -89,7 +89,7 @@ def test_sigkill_at_random_points_then_rerun(scripted, tmp_path: Path) -> None:
         (n,) = con.execute(f"SELECT count(*) FROM raw.{path}").fetchone() or (0,)
         assert n == len(got) == len(rows)
         assert all(json.loads(got[r["id"]]) == r for r in rows)
-    outcomes = [o for (o,) in con.execute("SELECT outcome FROM mwdata.sync_runs").fetchall()]
+    outcomes = [o for (o,) in con.execute("SELECT outcome FROM _mwdata.sync_runs").fetchall()]
     con.close()
     assert "aborted" in outcomes and outcomes.count("success") >= 2
 

@@ -15,13 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.sync.conftest import run_cli
 from tests.sync.test_sync_simulator import ALL, assert_equal_truth, config, sim_now
-
-if not hasattr(pytest.importorskip("mwdata.simulator"), "SimulatorServer"):
-    pytest.skip("the simulator has not landed yet", allow_module_level=True)
 
 
 def cli_env(sim: Any, tmp_path: Path) -> dict[str, str]:
@@ -69,7 +64,7 @@ def test_sigkill_at_random_points_then_rerun(simulator, small_dataset, tmp_path:
         import duckdb
 
         con = duckdb.connect(cfg.store, read_only=True)
-        outcomes = [o for (o,) in con.execute("SELECT outcome FROM mwdata.sync_runs").fetchall()]
+        outcomes = [o for (o,) in con.execute("SELECT outcome FROM _mwdata.sync_runs").fetchall()]
         con.close()
         assert "aborted" in outcomes and "success" in outcomes
 

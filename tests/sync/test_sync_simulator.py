@@ -17,12 +17,9 @@ import pytest
 from mwdata.catalog import ENTITIES
 from mwdata.config import ApiConfig, Config, Secret, SyncConfig
 from mwdata.errors import AuthError, ScopeError
+from mwdata.simulator import load_fixed_dataset
 from mwdata.sync.pipeline import sync
 from mwdata.sync.runner import SyncOptions
-
-simulator_mod = pytest.importorskip("mwdata.simulator")
-if not hasattr(simulator_mod, "SimulatorServer"):
-    pytest.skip("the simulator has not landed yet", allow_module_level=True)
 
 ALL = tuple(e.path for e in ENTITIES)
 
@@ -178,7 +175,7 @@ def test_401_and_403_leave_the_store_untouched(simulator, small_dataset, tmp_pat
 
 
 def test_real_samples_ingest_completely(simulator, samples_dir: Path, tmp_path: Path) -> None:
-    ds = simulator_mod.load_fixed_dataset(samples_dir)
+    ds = load_fixed_dataset(samples_dir)
     with simulator(ds) as sim:
         cfg = config(sim, tmp_path, start="2025-07-01")
         r = fast_sync(cfg, sim, since=None)

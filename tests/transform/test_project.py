@@ -80,7 +80,7 @@ def test_samples_build_every_model_and_test_without_error(samples_store: tuple[P
             "SELECT count(*) FROM analytics.moveworks__journey WHERE bot_reply IS NOT NULL"
         ).fetchone()
         assert replies is not None and replies[0] > 0
-        stored = con.execute("SELECT count(*) FROM mwdata.check_results").fetchone()
+        stored = con.execute("SELECT count(*) FROM _mwdata.check_results").fetchone()
         assert stored is not None and stored[0] > 50
 
 
@@ -134,8 +134,8 @@ def test_planted_defects_are_caught(defects_store: tuple[Path, object]) -> None:
     assert "interactions_conversation_orphans_error" in str(err)
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute(
-            "SELECT test_name, status FROM mwdata.check_results WHERE invocation_id = "
-            "(SELECT invocation_id FROM mwdata.check_results ORDER BY run_at DESC LIMIT 1)"
+            "SELECT test_name, status FROM _mwdata.check_results WHERE invocation_id = "
+            "(SELECT invocation_id FROM _mwdata.check_results ORDER BY run_at DESC LIMIT 1)"
         ).fetchall()
         status = {name: st for name, st in rows}
         assert status["interactions_conversation_orphans_error"] == "fail"

@@ -110,7 +110,7 @@ def run_demo(out: Path, users: int, days: int, seed: int = 1) -> Config:
         raise MwdataError(f"the demo needs mwdata's simulator, which this install lacks ({exc})") from None
 
     out.mkdir(parents=True, exist_ok=True)
-    store = out / "demo.duckdb"  # not "mwdata.duckdb": a catalog named like the `mwdata` schema is ambiguous
+    store = out / "demo.duckdb"
     for stale in (store, Path(str(store) + ".wal"), out / "reports"):
         if stale.is_dir():
             shutil.rmtree(stale)

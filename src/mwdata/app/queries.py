@@ -491,7 +491,7 @@ RAW_TABLES = ("conversations", "interactions", "plugin_calls", "plugin_resources
 
 def health(store: Store, f: Filters, schema: str) -> Frames:
     """Freshness per table, sync runs, data-quality results, daily volumes (gaps) — from the store's
-    own state tables (`mwdata.sync_state`, `mwdata.sync_runs`) and the raw tables."""
+    own state tables (`_mwdata.sync_state`, `_mwdata.sync_runs`) and the raw tables."""
     out: Frames = {}
     union = " UNION ALL ".join(
         f"SELECT '{t}' AS entity, count(*) AS rows, max(last_updated_time) AS newest_record, "
@@ -504,25 +504,25 @@ def health(store: Store, f: Filters, schema: str) -> Frames:
         if union
         else pd.DataFrame(columns=["entity", "rows", "newest_record", "last_written"])
     )
-    if store.has_table("mwdata", "sync_runs"):
+    if store.has_table("_mwdata", "sync_runs"):
         last_ok = store.query(
-            "SELECT replace(entity, '-', '_') AS entity, max(ended_at) AS last_success FROM mwdata.sync_runs "
+            "SELECT replace(entity, '-', '_') AS entity, max(ended_at) AS last_success FROM _mwdata.sync_runs "
             "WHERE outcome = 'success' GROUP BY 1"
         )
         fresh = fresh.merge(last_ok, on="entity", how="left")
         out["sync_runs"] = store.query(
             "SELECT run_id, entity, started_at, ended_at, outcome, rows, requests, retries, throttled, errors, message "
-            "FROM mwdata.sync_runs ORDER BY started_at DESC LIMIT 100"
+            "FROM _mwdata.sync_runs ORDER BY started_at DESC LIMIT 100"
         )
     else:
         fresh["last_success"] = pd.NaT
         out["sync_runs"] = pd.DataFrame()
-    if store.has_table("mwdata", "sync_state"):
-        wm = store.query("SELECT replace(entity, '-', '_') AS entity, watermark FROM mwdata.sync_state")
+    if store.has_table("_mwdata", "sync_state"):
+        wm = store.query("SELECT replace(entity, '-', '_') AS entity, watermark FROM _mwdata.sync_state")
         fresh = fresh.merge(wm, on="entity", how="left")
     out["freshness"] = fresh
     checks = next(
-        (t for t in ("check_results", "dq_results", "test_results") if store.has_table("mwdata", t)), None
+        (t for t in ("check_results", "dq_results", "test_results") if store.has_table("_mwdata", t)), None
     )
     out["checks"] = store.query(f"SELECT * FROM mwdata.{checks} LIMIT 500") if checks else pd.DataFrame()
     out["daily_rows"] = store.query(

@@ -183,7 +183,7 @@ def status_cmd(
     if store:
         cfg = dataclasses.replace(cfg, store=store)
     if not cfg.is_duckdb:
-        raise ConfigError("mwdata status reads DuckDB stores; for a warehouse query mwdata.sync_runs there")
+        raise ConfigError("mwdata status reads DuckDB stores; for a warehouse query _mwdata.sync_runs there")
     st = read_status(cfg.store.removeprefix("duckdb:///"))
     now = datetime.now(UTC)
     warnings = status_warnings(cfg, st, now)

@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         _print(result, "check")
         if result.errors:
             raise DataQualityError(
-                f"{len(result.errors)} data-quality check(s) failed; results stored in mwdata.check_results"
+                f"{len(result.errors)} data-quality check(s) failed; results stored in _mwdata.check_results"
             )
 
     metrics = typer.Typer(help="The metric registry.", no_args_is_help=True)

@@ -30,9 +30,8 @@ from mwdata.catalog import ENTITIES, Entity
 from mwdata.errors import StoreError
 from mwdata.store.base import ABORTED, RUNNING, SUCCESS, EntityState, RunStats, Window
 from mwdata.store.lock import FileLock
-from mwdata.store.schema import RAW_SCHEMA, create_table_sql
+from mwdata.store.schema import RAW_SCHEMA, STATE_SCHEMA, create_table_sql
 
-STATE_SCHEMA = "mwdata"
 STATE_DDL = (
     f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}",
     f"""CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.sync_state (

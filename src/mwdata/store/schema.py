@@ -13,6 +13,9 @@ from __future__ import annotations
 from mwdata.catalog import ENTITIES, Entity, FieldType
 
 RAW_SCHEMA = "raw"
+# mwdata's own tables (sync state, run log, check results). Not "mwdata": DuckDB names a file's
+# catalog after the file, and `mwdata.x` in a file named mwdata.duckdb would be ambiguous.
+STATE_SCHEMA = "_mwdata"
 META_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_record", "json"),
     ("_synced_at", "timestamp"),

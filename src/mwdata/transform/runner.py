@@ -4,7 +4,7 @@ The project ships inside the package (`mwdata/transform/dbt`); each run copies i
 temporary directory (dbt writes target/ and logs/ there, the package stays clean), writes a profile
 generated from the config (mode 0600; a PostgreSQL password travels through `env_var()`, never in a
 file), loads the HR extract into `raw.hr_employees`, runs dbt and turns its results into
-`RunResult` rows, which `check` also stores in `mwdata.check_results` for the data-health page.
+`RunResult` rows, which `check` also stores in `_mwdata.check_results` for the data-health page.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ import yaml
 
 from mwdata.config import Config, store_kind
 from mwdata.errors import DataQualityError, InputFileError, StoreError, TransformError
-from mwdata.store.schema import POSTGRES_TYPES, RAW_SCHEMA, create_all_sql
+from mwdata.store.schema import POSTGRES_TYPES, RAW_SCHEMA, STATE_SCHEMA, create_all_sql
 from mwdata.transform.project import HR_COLUMNS, HR_TABLE, PROJECT_DIR
 
 log = logging.getLogger("mwdata.transform")
 
-CHECK_TABLE = "mwdata.check_results"
+CHECK_TABLE = f"{STATE_SCHEMA}.check_results"
 DUCKDB_MEMORY_LIMIT = "1GB"
 PG_PASSWORD_ENV = "MWDATA_DBT_PG_PASSWORD"
 TRUE_WORDS = {"true", "t", "yes", "y", "1"}
@@ -241,14 +241,14 @@ def read_hr_file(path: str) -> list[tuple[Any, ...]]:
 
 
 CHECK_DDL = (
-    "CREATE SCHEMA IF NOT EXISTS mwdata",
+    f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}",
     f"CREATE TABLE IF NOT EXISTS {CHECK_TABLE} (run_at TIMESTAMPTZ, invocation_id VARCHAR, test_name VARCHAR, "
     "model VARCHAR, resource_type VARCHAR, status VARCHAR, severity VARCHAR, failures BIGINT, message VARCHAR)",
 )
 
 
 def store_results(cfg: Config, result: RunResult, run_at: datetime | None = None) -> None:
-    """Append the tests' and freshness checks' outcomes to `mwdata.check_results`."""
+    """Append the tests' and freshness checks' outcomes to `_mwdata.check_results`."""
     when = run_at or datetime.now(UTC)
     rows = [
         (
