@@ -103,6 +103,20 @@ def test_mixes_near_the_samples(samples_dir: Path) -> None:
         report[f"{path}:{len(report)}"] = (round(rs, 2), round(gs, 2))
     off = {k: v for k, v in report.items() if abs(v[0] - v[1]) > tol}
     assert not off, json.dumps(report)
+
+    # thumbs feedback: internal-link clicks on HELPFUL / UNHELPFUL, as in the samples (spec 3.2)
+    def clicks(rows: list[dict]) -> Counter[str]:
+        return Counter(
+            x["detail"]["resource_id"]
+            for x in rows
+            if x["type"] == "INTERACTION_TYPE_LINK_CLICK"
+            and x["detail"].get("type") == "RESOURCE_TYPE_INTERNAL_LINK"
+        )
+
+    rc, gc = clicks(real["interactions"]), clicks(g["interactions"])
+    assert gc["HELPFUL"] > 0 and gc["UNHELPFUL"] > 0 and set(gc) == set(rc)
+    thumbs = [(c["HELPFUL"] + c["UNHELPFUL"]) / c.total() for c in (rc, gc)]
+    assert abs(thumbs[0] - thumbs[1]) < 0.05, thumbs
     real_types = Counter(x["type"] for x in real["plugin-resources"])
     gen_types = Counter(x["type"] for x in g["plugin-resources"])
     assert real_types.most_common(1)[0][0] in {t for t, _ in gen_types.most_common(2)}

@@ -252,7 +252,9 @@ class _Gen:
         label = None
         detail: Record = {"content": rng.choice(("Yes", "No", "Open ticket"))}
         if kind == "LINK_CLICK":
-            detail = {"resource_id": "INFO", "type": "RESOURCE_TYPE_INTERNAL_LINK"}
+            # samples: GET_HELP 17, INFO 11, UI_FORM 5, HELPFUL 1, UNHELPFUL 1 (thumbs, spec 3.2)
+            target = _pick(rng, {"GET_HELP": 17, "INFO": 11, "UI_FORM": 5, "HELPFUL": 1, "UNHELPFUL": 1})
+            detail = {"resource_id": target, "type": "RESOURCE_TYPE_INTERNAL_LINK"}
         elif kind == "UIFORM_SUBMISSION":
             label = _pick(rng, {"file_ticket": 60, "handoff": 15, "mw_form": 10, "feedback": 15})
             detail = {"content": label}
