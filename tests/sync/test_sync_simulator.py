@@ -17,18 +17,18 @@ import pytest
 from mwdata.catalog import ENTITIES
 from mwdata.config import ApiConfig, Config, Secret, SyncConfig
 from mwdata.errors import AuthError, ScopeError
-from mwdata.simulator import load_fixed_dataset
+from mwdata.simulator import GeneratorConfig, generate, load_fixed_dataset
 from mwdata.sync.pipeline import sync
 from mwdata.sync.runner import SyncOptions
 
 ALL = tuple(e.path for e in ENTITIES)
 
 
-def config(sim: Any, tmp_path: Path, *, key: str | None = None, **sync_kw: Any) -> Config:
+def config(sim: Any, tmp_path: Path, *, key: str | None = None, rpm: float = 0, **sync_kw: Any) -> Config:
     api = ApiConfig(
         base_url=sim.base_url,
         api_key=Secret(key or sim.api_key),
-        requests_per_minute=0,
+        requests_per_minute=rpm,
         page_size=sync_kw.pop("page_size", 200),
         timeout_seconds=5,
         max_retries=12,
@@ -90,7 +90,11 @@ def assert_equal_truth(cfg: Config, sim: Any, entities: tuple[str, ...] = ALL) -
 )
 def test_backfill_then_incremental_equals_truth(simulator, small_dataset, tmp_path: Path, knobs) -> None:
     with simulator(small_dataset, **knobs) as sim:
-        cfg = config(sim, tmp_path)
+        # 429 cases: the client paces 25 % above the server's limit, as a user who set
+        # requests_per_minute too high would (unpaced, every Retry-After second stalls all workers).
+        limit = knobs.get("rate_limit_per_minute")
+        few = {"rpm": limit * 1.25, "page_size": 1000, "window_hours": 24 * 7} if limit else {}
+        cfg = config(sim, tmp_path, **few)
         r = fast_sync(cfg, sim)
         assert r.ok, r.first_error()
         assert_equal_truth(cfg, sim)
@@ -139,16 +143,24 @@ def test_exact_while_data_changes_between_page_requests(simulator, small_dataset
     ids=["5xx", "truncated", "dropped", "429-retry-after", "429-no-retry-after"],
 )
 def test_faults_do_not_change_the_result(simulator, small_dataset, tmp_path: Path, knobs) -> None:
-    with simulator(small_dataset, **knobs) as sim:
-        cfg = config(sim, tmp_path)
+    limit = knobs.get("rate_limit_per_minute")
+    if limit:
+        # 429 cases: a smaller tenant (each Retry-After stalls every worker for a second or more), and
+        # a client pacing 25 % above the server's limit, as a user who set requests_per_minute too high.
+        dataset = generate(GeneratorConfig(seed=3, users=60, days=12, end=small_dataset.end))
+        cfg_kw: dict[str, Any] = {"rpm": limit * 1.25, "page_size": 500}
+    else:
+        dataset, cfg_kw = small_dataset, {}
+    with simulator(dataset, **knobs) as sim:
+        cfg = config(sim, tmp_path, **cfg_kw)
         r = fast_sync(cfg, sim)
         assert r.ok, r.first_error()
         assert_equal_truth(cfg, sim)
         stats = [e.stats for e in r.entities]
-        if "fail_rate" in knobs or "truncate_rate" in knobs or "drop_rate" in knobs:
-            assert sum(s.retries for s in stats) > 0
-        else:
+        if limit:
             assert sum(s.throttled for s in stats) > 0
+        else:
+            assert sum(s.retries for s in stats) > 0
 
 
 def test_short_lived_oauth_tokens(simulator, small_dataset, tmp_path: Path) -> None:

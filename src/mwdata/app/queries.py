@@ -16,6 +16,7 @@ import pandas as pd
 
 from mwdata.app.db import Store
 from mwdata.app.filters import Filters
+from mwdata.store.schema import STATE_SCHEMA
 
 Frames = dict[str, pd.DataFrame]
 PageQuery = Callable[[Store, Filters, str], Frames]
@@ -504,27 +505,30 @@ def health(store: Store, f: Filters, schema: str) -> Frames:
         if union
         else pd.DataFrame(columns=["entity", "rows", "newest_record", "last_written"])
     )
-    if store.has_table("_mwdata", "sync_runs"):
+    if store.has_table(STATE_SCHEMA, "sync_runs"):
         last_ok = store.query(
-            "SELECT replace(entity, '-', '_') AS entity, max(ended_at) AS last_success FROM _mwdata.sync_runs "
+            f"SELECT replace(entity, '-', '_') AS entity, max(ended_at) AS last_success FROM {STATE_SCHEMA}.sync_runs "
             "WHERE outcome = 'success' GROUP BY 1"
         )
         fresh = fresh.merge(last_ok, on="entity", how="left")
         out["sync_runs"] = store.query(
             "SELECT run_id, entity, started_at, ended_at, outcome, rows, requests, retries, throttled, errors, message "
-            "FROM _mwdata.sync_runs ORDER BY started_at DESC LIMIT 100"
+            f"FROM {STATE_SCHEMA}.sync_runs ORDER BY started_at DESC LIMIT 100"
         )
     else:
         fresh["last_success"] = pd.NaT
         out["sync_runs"] = pd.DataFrame()
-    if store.has_table("_mwdata", "sync_state"):
-        wm = store.query("SELECT replace(entity, '-', '_') AS entity, watermark FROM _mwdata.sync_state")
+    if store.has_table(STATE_SCHEMA, "sync_state"):
+        wm = store.query(
+            f"SELECT replace(entity, '-', '_') AS entity, watermark FROM {STATE_SCHEMA}.sync_state"
+        )
         fresh = fresh.merge(wm, on="entity", how="left")
     out["freshness"] = fresh
-    checks = next(
-        (t for t in ("check_results", "dq_results", "test_results") if store.has_table("_mwdata", t)), None
+    out["checks"] = (
+        store.query(f"SELECT * FROM {STATE_SCHEMA}.check_results ORDER BY run_at DESC LIMIT 500")
+        if store.has_table(STATE_SCHEMA, "check_results")
+        else pd.DataFrame()
     )
-    out["checks"] = store.query(f"SELECT * FROM mwdata.{checks} LIMIT 500") if checks else pd.DataFrame()
     out["daily_rows"] = store.query(
         "WITH days AS (SELECT CAST(t AS DATE) AS day FROM range(CAST(? AS TIMESTAMP), "
         "CAST(? AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY) r(t)), "
