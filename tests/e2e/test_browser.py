@@ -11,6 +11,20 @@ from mwdata.app import views
 from tests.e2e.conftest import ARTIFACTS
 
 
+# A page is rendered when Streamlit's running indicator and loading skeletons are gone, content is
+# there, and every visible chart has drawn (charts in a hidden tab draw only when the tab is opened).
+RENDERED = """() => {
+  const q = (sel) => [...document.querySelectorAll(sel)];
+  const content = '[data-testid="stMetric"], [data-testid="stVegaLiteChart"], [data-testid="stDataFrame"], '
+    + '[data-testid="stChatMessage"], '
+    + '[data-testid="stTable"], [data-testid="stAlert"], [data-testid="stException"]';
+  return !document.querySelector('[data-testid="stStatusWidget"]')
+    && q('[data-testid="stSkeleton"]').length === 0
+    && q(content).length > 0
+    && q('[data-testid="stVegaLiteChart"]').filter(e => e.checkVisibility()).every(e => e.querySelector('canvas, svg'));
+}"""
+
+
 def visit_every_page(browser: Any, url: str, tag: str) -> dict[str, str]:
     """Open each page by its URL, wait for its title and for Streamlit to finish; return page -> title."""
     ARTIFACTS.mkdir(exist_ok=True)
@@ -20,17 +34,10 @@ def visit_every_page(browser: Any, url: str, tag: str) -> dict[str, str]:
         for key, (title, _, _) in views.PAGES.items():
             page.goto(url + ("/" if key == "overview" else f"/{key}"), wait_until="domcontentloaded")
             page.get_by_role("heading", name=title, level=1).wait_for(timeout=60_000)
-            # Streamlit shows its running indicator while the script runs; wait until it is gone.
-            page.wait_for_function(
-                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
-            )
-            # Charts in a hidden tab render only when the tab is opened: wait for the visible ones.
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
-                ".filter(e => e.checkVisibility()).every(e => e.querySelector('canvas, svg'))",
-                timeout=60_000,
-            )
-            page.wait_for_timeout(300)
+            # checked twice, 0.5 s apart: a rerun can start right after the first paint
+            page.wait_for_function(RENDERED, timeout=60_000)
+            page.wait_for_timeout(500)
+            page.wait_for_function(RENDERED, timeout=60_000)
             errors = page.locator('[data-testid="stException"]')
             assert errors.count() == 0, f"{key}: {errors.first.inner_text()}"
             page.screenshot(path=str(ARTIFACTS / f"{tag}-{key}.png"), full_page=True)
