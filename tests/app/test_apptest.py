@@ -78,3 +78,13 @@ def test_missing_store_is_a_clear_message(tmp_path: Path, monkeypatch: pytest.Mo
     at.run()
     assert not at.exception
     assert "mwdata sync" in at.error[0].value
+
+
+def test_no_delta_when_the_store_does_not_cover_the_previous_period(app_env: Path) -> None:
+    at = _app()
+    lo, hi = at.sidebar.date_input[0].min, at.sidebar.date_input[0].max
+    assert any(m.delta for m in at.metric)  # the default 30 days: the fixture reaches back further
+    at.sidebar.date_input[0].set_value((lo, hi)).run()  # everything: nothing before it to compare
+    assert not at.exception
+    assert not any(m.delta for m in at.metric)
+    assert "no comparison" in at.caption[0].value

@@ -77,3 +77,13 @@ def test_report_is_self_contained_and_matches_the_marts(mart_store: Path, tmp_pa
     assert int(plugins["calls"].max()) == top_plugin[1]
     kpis = pd.read_csv(rep.html.parent / "kpis.csv")
     assert int(kpis["active_users"].iloc[0]) == users
+
+
+def test_no_deltas_when_the_store_does_not_cover_the_previous_period(
+    mart_store: Path, tmp_path: Path
+) -> None:
+    store = Store(mart_store, snapshot_dir=tmp_path / "snap")
+    week = render_report(store, "analytics", tmp_path / "week", days=7).html.read_text()
+    assert "vs previous period" in week and "No comparison" not in week
+    everything = render_report(store, "analytics", tmp_path / "all", days=400).html.read_text()
+    assert "vs previous period" not in everything and "No comparison" in everything

@@ -36,6 +36,10 @@ class Filters:
         """The period of the same length just before this one (for deltas)."""
         return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
 
+    def compares_within(self, first_day: date | None) -> bool:
+        """Whether data starting on `first_day` covers the previous period, so deltas mean something."""
+        return first_day is not None and self.previous().start >= first_day
+
     def active(self) -> dict[str, tuple[str, ...]]:
         return {k: v for k, v in self.values.items() if v}
 

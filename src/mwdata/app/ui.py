@@ -29,6 +29,7 @@ class Ctx:
     filters: Filters
     schema: str
     show_pii: bool
+    compare: bool = True  # the store covers the previous period, so deltas mean something
 
     def run(self, page: str) -> dict[str, pd.DataFrame]:
         return queries.PAGES[page](self.store, self.filters, self.schema)
@@ -61,7 +62,8 @@ def init() -> Ctx | None:
     st.sidebar.caption(f"Data as of snapshot {snap.taken_at:%Y-%m-%d %H:%M:%S} UTC")
     if store.stale_reason:
         st.sidebar.warning(f"Showing the previous snapshot: {store.stale_reason}.")
-    ctx = Ctx(cfg=cfg, store=store, filters=filters, schema=schema, show_pii=show_pii(cfg))
+    compare = filters.compares_within(bounds[0] if bounds else None)
+    ctx = Ctx(cfg=cfg, store=store, filters=filters, schema=schema, show_pii=show_pii(cfg), compare=compare)
     st.session_state[CTX_KEY] = ctx
     return ctx
 
@@ -94,13 +96,16 @@ def _sidebar(bounds: tuple[date, date] | None, options: dict[str, list[str]]) ->
         values[dim] = tuple(chosen)
     include_test = sb.checkbox("Include test users", value=False, key="f_test")
     f = Filters(start=start, end=end, values=values, include_test_users=include_test)
-    sb.caption(f"Compared with {f.previous().start:%Y-%m-%d} – {f.previous().end:%Y-%m-%d}")
     return f
 
 
 def tile(col: Any, metric: str, value: float | None, previous: float | None, fmt: str = "{:,.0f}") -> None:
-    """A KPI tile whose tooltip and caption carry the registry's definition of the metric."""
+    """A KPI tile whose tooltip and caption carry the registry's definition of the metric; no delta
+    when the store does not reach back over the previous period (a delta against nothing misleads)."""
     d = definition(metric)
+    ctx = current()
+    if ctx is not None and not ctx.compare:
+        previous = None
     shown = "–" if value is None or pd.isna(value) else fmt.format(value)
     delta = None
     if value is not None and previous is not None and not pd.isna(value) and not pd.isna(previous):

@@ -25,9 +25,13 @@ def _has(x: object) -> bool:
 def _header(ctx: Ctx, title: str, page: str) -> None:
     st.title(title)
     f = ctx.filters
-    st.caption(
-        f"{f.start:%Y-%m-%d} – {f.end:%Y-%m-%d} ({f.days} days), compared with the previous {f.days} days"
+    p = f.previous()
+    versus = (
+        f"compared with the previous {f.days} days ({p.start:%Y-%m-%d} – {p.end:%Y-%m-%d})"
+        if ctx.compare
+        else "no comparison: the store does not cover the previous period"
     )
+    st.caption(f"{f.start:%Y-%m-%d} – {f.end:%Y-%m-%d} ({f.days} days), {versus}")
     ui.note_unsupported(queries.unsupported(page, f))
 
 

@@ -45,14 +45,15 @@ def png_data_uri(chart: alt.TopLevelMixin) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def period(store: Store, schema: str, days: int, end: date | None = None) -> Filters:
-    """The `days` days ending on `end` (default: the newest day with data)."""
-    if end is None:
-        bounds = queries.date_bounds(store, schema)
-        if bounds is None:
-            raise StoreError("the marts hold no interaction yet; run `mwdata sync` and `mwdata build` first")
-        end = bounds[1]
-    return Filters(start=end - timedelta(days=days - 1), end=end)
+def period(store: Store, schema: str, days: int, end: date | None = None) -> tuple[Filters, bool]:
+    """The `days` days ending on `end` (default: the newest day with data), and whether the store
+    covers the previous period (else the report shows no deltas)."""
+    bounds = queries.date_bounds(store, schema)
+    if bounds is None:
+        raise StoreError("the marts hold no interaction yet; run `mwdata sync` and `mwdata build` first")
+    end = end or bounds[1]
+    f = Filters(start=end - timedelta(days=days - 1), end=end)
+    return f, f.compares_within(bounds[0])
 
 
 def _num(v: Any, fmt: str) -> str:
@@ -104,7 +105,7 @@ def render_report(
     store: Store, schema: str, out_dir: str | Path, days: int = 7, end: date | None = None
 ) -> Report:
     """Render `report.html` and the CSVs into `out_dir/<end date>/` and return their paths."""
-    f = period(store, schema, days, end)
+    f, compare = period(store, schema, days, end)
     target = Path(out_dir) / f"{f.end:%Y-%m-%d}"
     target.mkdir(parents=True, exist_ok=True)
 
@@ -114,7 +115,7 @@ def render_report(
     gp = queries.gaps(store, f, schema)
     oc = queries.outcomes(store, f, schema)
     hl = queries.health(store, f, schema)
-    tiles, values = _tiles(ov["kpis"], ov["previous"])
+    tiles, values = _tiles(ov["kpis"], ov["previous"] if compare else pd.DataFrame())
 
     images = {
         "activity": png_data_uri(
@@ -148,7 +149,7 @@ def render_report(
         title=f"Moveworks assistant report, {f.start:%d %b %Y} – {f.end:%d %b %Y}",
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         period=f,
-        previous=f.previous(),
+        previous=f.previous() if compare else None,
         tiles=tiles,
         images=images,
         plugins=_table(
