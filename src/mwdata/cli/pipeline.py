@@ -177,14 +177,17 @@ def status_cmd(
     ),
 ) -> None:
     """Per entity: rows, watermark, freshness lag, last run and its outcome; warns before data loss."""
-    from mwdata.store.duckdb import read_status
-
     cfg = common.config()
     if store:
         cfg = dataclasses.replace(cfg, store=store)
-    if not cfg.is_duckdb:
-        raise ConfigError("mwdata status reads DuckDB stores; for a warehouse query _mwdata.sync_runs there")
-    st = read_status(cfg.store.removeprefix("duckdb:///"))
+    if cfg.is_duckdb:
+        from mwdata.store.duckdb import read_status
+
+        st = read_status(cfg.store.removeprefix("duckdb:///"))
+    else:
+        from mwdata.store.dlt import read_status as warehouse_status
+
+        st = warehouse_status(cfg)
     now = datetime.now(UTC)
     warnings = status_warnings(cfg, st, now)
     if common.STATE.json_logs:

@@ -21,12 +21,13 @@ def open_store(cfg: Config) -> Any:
     """The store named by `cfg.store` (a DuckDB file path by default)."""
     if not cfg.is_duckdb:
         try:
-            from mwdata.store import dlt as dlt_store  # type: ignore[attr-defined]
+            from mwdata.store import dlt as dlt_store
         except ImportError:
             raise ConfigError(
-                f"store {cfg.store!r} needs the warehouse path (mwdata.store.dlt), not installed here"
+                "this store needs the warehouse path (mwdata.store.dlt): pip install 'mwdata[postgres]' "
+                "(or the extra of your warehouse, see docs/warehouses.md)"
             ) from None
-        return dlt_store.open_store(cfg)  # pragma: no cover - issue 6
+        return dlt_store.open_store(cfg)
     from mwdata.store.duckdb import DuckDBStore
 
     path = cfg.store.removeprefix("duckdb:///")
@@ -39,7 +40,9 @@ def read_states(cfg: Config, entities: list[str]) -> dict[str, EntityState]:
     from mwdata.store.duckdb import read_states as duck_states
 
     if not cfg.is_duckdb:
-        raise ConfigError("--dry-run reads the state of DuckDB stores only for now")
+        from mwdata.store.dlt import read_states as dlt_states
+
+        return dlt_states(cfg, [lookup(e) for e in entities])
     return duck_states(cfg.store.removeprefix("duckdb:///"), [lookup(e) for e in entities])
 
 
