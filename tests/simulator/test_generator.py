@@ -117,6 +117,18 @@ def test_mixes_near_the_samples(samples_dir: Path) -> None:
     assert gc["HELPFUL"] > 0 and gc["UNHELPFUL"] > 0 and set(gc) == set(rc)
     thumbs = [(c["HELPFUL"] + c["UNHELPFUL"]) / c.total() for c in (rc, gc)]
     assert abs(thumbs[0] - thumbs[1]) < 0.05, thumbs
+
+    # UI-form submissions: per label, the detail keys of the samples (CSAT comments add `content`)
+    def form_shapes(rows: list[dict]) -> set[tuple[str, tuple[str, ...]]]:
+        return {
+            (x["label"], tuple(sorted(x["detail"])))
+            for x in rows
+            if x["type"] == "INTERACTION_TYPE_UIFORM_SUBMISSION"
+        }
+
+    allowed = form_shapes(real["interactions"]) | {("mw_form", ("content", "detail"))}
+    assert form_shapes(g["interactions"]) <= allowed
+    assert any(x["detail"].get("detail") == "CSAT Feedback" for x in g["interactions"])
     real_types = Counter(x["type"] for x in real["plugin-resources"])
     gen_types = Counter(x["type"] for x in g["plugin-resources"])
     assert real_types.most_common(1)[0][0] in {t for t, _ in gen_types.most_common(2)}

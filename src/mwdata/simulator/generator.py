@@ -65,6 +65,16 @@ class GeneratorConfig:
     test_user_share: float = 0.02
 
 
+_TICKET_FORMS = ("17077658438860710478", "17726699490642664225", "8010712692726636588", "4204770238691682216")
+_CSAT_COMMENTS = (
+    "Quick and easy, thanks!",
+    "The answer was outdated.",
+    "Could not find the VPN article.",
+    "Great, resolved my issue in a minute.",
+    "Too many questions before it filed the ticket.",
+)
+
+
 @dataclass
 class Dataset:
     """Records per entity path (API-shaped dicts), the companion HR rows, and the clock's default now."""
@@ -255,9 +265,18 @@ class _Gen:
             # samples: GET_HELP 17, INFO 11, UI_FORM 5, HELPFUL 1, UNHELPFUL 1 (thumbs, spec 3.2)
             target = _pick(rng, {"GET_HELP": 17, "INFO": 11, "UI_FORM": 5, "HELPFUL": 1, "UNHELPFUL": 1})
             detail = {"resource_id": target, "type": "RESOURCE_TYPE_INTERNAL_LINK"}
-        elif kind == "UIFORM_SUBMISSION":
-            label = _pick(rng, {"file_ticket": 60, "handoff": 15, "mw_form": 10, "feedback": 15})
-            detail = {"content": label}
+        elif kind == "UIFORM_SUBMISSION":  # shapes as in the samples; CSAT comments as in spec 3.2
+            label = _pick(rng, {"file_ticket": 65, "handoff": 20, "mw_form": 15})
+            if label == "file_ticket":
+                form = rng.choice(_TICKET_FORMS)
+                detail = {"detail": f"RITM{rng.randrange(10**7):07d}", "resource_id": form,
+                          "type": "RESOURCE_TYPE_FORM"}  # fmt: skip
+            elif label == "handoff":
+                detail = {"detail": rng.choice(("File an IT Ticket", "Live agent chat request"))}
+            elif rng.random() < 0.5:
+                detail = {"detail": "CSAT Feedback", "content": rng.choice(_CSAT_COMMENTS)}
+            else:
+                detail = {"detail": "Edit request"}
         elif kind == "CONTENT_UPLOAD":
             detail = {"file_types": ["png"]}
         self.out["interactions"].append({"actor": "user", "conversation_id": cid, "created_time": ts(t),
