@@ -4,8 +4,9 @@ dlt carries each batch to the warehouse: the batch (typed columns + the whole re
 written as a Parquet loader file and appended by dlt to a staging table `raw_staging.<table>`, each
 row tagged with the batch's id. Then ONE transaction of our own, on dlt's SQL client:
   1. checks that every row of the batch arrived in staging (row count),
-  2. MERGEs the batch into `raw.<table>` newer-only (a stored row is replaced only by a strictly newer
-     `last_updated_time`; ties are no-ops, so re-writing is idempotent), newest version per id first,
+  2. MERGEs the batch into `raw.<table>` newer-only: a stored row is replaced only by a strictly newer
+     `last_updated_time`, or by the same stamp with other content (read later, so newer: the API can
+     stamp two versions alike); re-writing the same version is a no-op, so re-runs are idempotent,
   3. checks that no id of the batch is now stored twice (PostgreSQL also enforces the primary key),
   4. moves the window's checkpoint, the watermark and the run counters, and deletes the batch from
      staging.
@@ -60,6 +61,7 @@ log = logging.getLogger("mwdata.store")
 
 STAGING_SCHEMA = "raw_staging"
 BATCH_COLUMN = "_mw_batch"
+SEQ_COLUMN = "_mw_seq"  # order of reading within a batch: of two versions with one stamp, the later wins
 PASSWORD_ENV = "MWDATA_STORE_PASSWORD"
 PASSWORD_FILE_ENV = "MWDATA_STORE_PASSWORD_FILE"
 WAREHOUSES = ("postgres", "snowflake", "bigquery", "databricks")
@@ -85,6 +87,7 @@ class Dialect:
     bigint: str
     boolean: str
     json_parse: str  # how a JSON text becomes the json column type: "CAST({} AS JSONB)"
+    json_text: str  # a json column as comparable text: "CAST({} AS TEXT)"
     quote_char: str = '"'  # "" = identifiers bare (Snowflake folds them to upper case, as dbt does)
     primary_key: bool = False  # an enforced primary key on raw.<table>.id (PostgreSQL)
     now: str = "CURRENT_TIMESTAMP"
@@ -139,13 +142,17 @@ class Dialect:
         picked.append(f"CAST(%s AS {self.text}) AS {q('_run_id')}")
         lut = q("last_updated_time")
         staged = self.table(STAGING_SCHEMA, entity.table)
-        newer = f"(s.{lut} > t.{lut} OR (t.{lut} IS NULL AND s.{lut} IS NOT NULL))"
+        rec = q("_record")
+        newer = (
+            f"(s.{lut} > t.{lut} OR (t.{lut} IS NULL AND s.{lut} IS NOT NULL) OR (s.{lut} = t.{lut} "
+            f"AND {self.json_text.format('s.' + rec)} <> {self.json_text.format('t.' + rec)}))"
+        )
         return f"""MERGE INTO {self.table(RAW_SCHEMA, entity.table)} AS t
 USING (
   SELECT {", ".join(picked)}
   FROM (
     SELECT b.*, ROW_NUMBER() OVER (
-      PARTITION BY b.{q("id")} ORDER BY b.{lut} DESC NULLS LAST, b.{q("_record")} DESC) AS _mw_rn
+      PARTITION BY b.{q("id")} ORDER BY b.{lut} DESC NULLS LAST, b.{q(SEQ_COLUMN)} DESC) AS _mw_rn
     FROM {staged} AS b
     WHERE b.{q(BATCH_COLUMN)} = %s AND b.{q("id")} IS NOT NULL
   ) AS x
@@ -171,23 +178,23 @@ WHEN NOT MATCHED THEN
 
 DIALECTS: dict[str, Dialect] = {
     "postgres": Dialect(
-        "postgres", POSTGRES_TYPES, "TEXT", "TIMESTAMPTZ", "BIGINT", "BOOLEAN", "CAST({} AS JSONB)",
+        "postgres", POSTGRES_TYPES, "TEXT", "TIMESTAMPTZ", "BIGINT", "BOOLEAN", "CAST({} AS JSONB)", "CAST({} AS TEXT)",
         primary_key=True,
     ),
     "snowflake": Dialect(
         "snowflake",
         {"string": "VARCHAR", "timestamp": "TIMESTAMP_TZ", "boolean": "BOOLEAN", "json": "VARIANT"},
-        "VARCHAR", "TIMESTAMP_TZ", "BIGINT", "BOOLEAN", "PARSE_JSON({})", quote_char="",
+        "VARCHAR", "TIMESTAMP_TZ", "BIGINT", "BOOLEAN", "PARSE_JSON({})", "TO_JSON({})", quote_char="",
     ),
     "bigquery": Dialect(
         "bigquery",
         {"string": "STRING", "timestamp": "TIMESTAMP", "boolean": "BOOL", "json": "JSON"},
-        "STRING", "TIMESTAMP", "INT64", "BOOL", "SAFE.PARSE_JSON({})", quote_char="`",
+        "STRING", "TIMESTAMP", "INT64", "BOOL", "SAFE.PARSE_JSON({})", "TO_JSON_STRING({})", quote_char="`",
     ),
     "databricks": Dialect(
         "databricks",
         {"string": "STRING", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN", "json": "STRING"},
-        "STRING", "TIMESTAMP", "BIGINT", "BOOLEAN", "{}", quote_char="`",
+        "STRING", "TIMESTAMP", "BIGINT", "BOOLEAN", "{}", "{}", quote_char="`",
     ),
 }  # fmt: skip
 
@@ -701,6 +708,7 @@ class DltStore:
             table = pa.Table.from_batches(list(chunks))
             batch = uuid.uuid4().hex
             table = table.append_column(BATCH_COLUMN, pa.array([batch] * table.num_rows, pa.string()))
+            table = table.append_column(SEQ_COLUMN, pa.array(range(table.num_rows), pa.int64()))
             self._load(entity, table)
         changed = 0
         staged_table = d.table(STAGING_SCHEMA, entity.table)

@@ -1,0 +1,69 @@
+"""Fixtures of the warehouse tests: a fresh PostgreSQL database per test (from MWDATA_TEST_PG_DSN,
+dropped after), and the store-equals-truth check read from PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.sync.test_sync_simulator import ALL, truth
+
+DSN = os.environ.get("MWDATA_TEST_PG_DSN")
+needs_pg = [pytest.mark.postgres, pytest.mark.skipif(not DSN, reason="MWDATA_TEST_PG_DSN not set")]
+
+
+def _admin() -> Any:
+    import psycopg2
+
+    assert DSN is not None
+    con = psycopg2.connect(DSN)
+    con.autocommit = True
+    return con
+
+
+@pytest.fixture
+def pg_dsn() -> Iterator[str]:
+    """A new, empty database on the test server; its DSN (no password: the server trusts loopback)."""
+    name = f"mwdata_w_{uuid.uuid4().hex[:10]}"
+    admin = _admin()
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+    try:
+        assert DSN is not None
+        yield DSN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+def query(dsn: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    import psycopg2
+
+    con = psycopg2.connect(dsn)
+    try:
+        with con.cursor() as cur:
+            cur.execute(sql, args or None)
+            return list(cur.fetchall())
+    finally:
+        con.close()
+
+
+def pg_stored(dsn: str, path: str) -> dict[str, dict[str, Any]]:
+    rows = query(dsn, f"SELECT id, _record FROM raw.{path.replace('-', '_')}")
+    ids = [r[0] for r in rows]
+    assert len(ids) == len(set(ids)), f"duplicate ids in raw.{path}"
+    return {i: r for i, r in rows}
+
+
+def assert_pg_truth(dsn: str, sim: Any, entities: tuple[str, ...] = ALL) -> None:
+    for path in entities:
+        want, got = truth(sim, path), pg_stored(dsn, path)
+        missing, extra = want.keys() - got.keys(), got.keys() - want.keys()
+        assert not missing and not extra, f"{path}: {len(missing)} missing, {len(extra)} extra"
+        stale = [i for i in want if want[i] != got[i]]
+        assert not stale, f"{path}: {len(stale)} records differ, e.g. {stale[:3]}"
