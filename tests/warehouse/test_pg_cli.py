@@ -1,0 +1,109 @@
+"""`mwdata sync` / `mwdata status` as real subprocesses on a PostgreSQL store: SIGKILL at random
+points then rerun (equal to the truth), a second sync refused by the server-side lock, status with
+the same shape as on DuckDB, clear errors without the password."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.sync.conftest import run_cli
+from tests.sync.test_kill import cli_env, spawn
+from tests.sync.test_sync_simulator import ALL
+from tests.warehouse.conftest import assert_pg_truth, needs_pg, query
+
+pytestmark = needs_pg
+PASSWORD = "pw-NEVER-SHOWN-4711"  # the test server trusts loopback and ignores it
+
+
+def pg_env(sim: Any, tmp_path: Path, dsn: str) -> dict[str, str]:
+    env = cli_env(sim, tmp_path)
+    (tmp_path / "mwdata.toml").write_text(
+        "[api]\nrequests_per_minute = 0\npage_size = 100\n"
+        "[sync]\nworkers = 2\nbatch_size = 300\nwindow_hours = 72\n"
+    )
+    return {**env, "MWDATA_STORE": dsn, "MWDATA_STORE_PASSWORD": PASSWORD}
+
+
+def test_sigkill_at_random_points_then_rerun(simulator, small_dataset, tmp_path, pg_dsn) -> None:
+    rng = random.Random(int(os.environ.get("MWDATA_KILL_SEED", "20261129")))
+    with simulator(small_dataset, latency_s=0.003) as sim:
+        killed = 0
+        for round_ in range(6):
+            if round_ % 3 == 2:  # the data moves on between some of the crashes
+                sim.advance(hours=6)
+                sim.reemit("interactions", fraction=0.01, seed=round_)
+                sim.advance(seconds=1)
+            proc = spawn(pg_env(sim, tmp_path, pg_dsn), tmp_path)
+            time.sleep(rng.uniform(2.0, 6.0))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                killed += 1
+            proc.communicate(timeout=60)
+        assert killed >= 4, "the sync finished too fast for the kills to land mid-run"
+        done = run_cli("sync", env=pg_env(sim, tmp_path, pg_dsn), cwd=tmp_path, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert_pg_truth(pg_dsn, sim, ALL)
+        outcomes = {o for (o,) in query(pg_dsn, "SELECT outcome FROM _mwdata.sync_runs")}
+        assert {"aborted", "success"} <= outcomes
+        assert not query(pg_dsn, "SELECT 1 FROM raw_staging.interactions")  # litter cleared
+
+        # status: same shape as on DuckDB, counts from the warehouse, never the password
+        st = run_cli("--json", "status", env=pg_env(sim, tmp_path, pg_dsn), cwd=tmp_path)
+        assert st.returncode == 0, st.stderr
+        assert PASSWORD not in st.stdout + st.stderr
+        doc = json.loads(st.stdout)
+        assert doc["exists"] and doc["store"] == pg_dsn
+        rows = {e["entity"]: e["rows"] for e in doc["entities"]}
+        for path in ALL:
+            (n,) = query(pg_dsn, f"SELECT count(*) FROM raw.{path.replace('-', '_')}")[0]
+            assert rows[path] == n > 0
+        assert all(e["last_run_outcome"] == "success" and e["watermark"] for e in doc["entities"])
+        human = run_cli("status", env=pg_env(sim, tmp_path, pg_dsn), cwd=tmp_path)
+        assert human.returncode == 0 and "interactions" in human.stdout and PASSWORD not in human.stdout
+
+
+def test_second_concurrent_sync_is_refused(simulator, small_dataset, tmp_path, pg_dsn) -> None:
+    with simulator(small_dataset, latency_s=0.02) as sim:
+        env = pg_env(sim, tmp_path, pg_dsn)
+        first = spawn(env, tmp_path)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not query(
+                pg_dsn, "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            ):
+                time.sleep(0.1)
+            second = run_cli("sync", env=env, cwd=tmp_path)
+            assert second.returncode == 6, second.stderr
+            assert "another mwdata sync" in second.stderr and "Traceback" not in second.stderr
+            assert PASSWORD not in second.stderr + second.stdout
+            dry = run_cli("sync", "--dry-run", env=env, cwd=tmp_path)  # reads state, takes no lock
+            assert dry.returncode == 0, dry.stderr
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.communicate(timeout=60)
+
+
+def test_unreachable_or_wrong_store_is_a_clear_error(simulator, small_dataset, tmp_path, pg_dsn) -> None:
+    with simulator(small_dataset) as sim:
+        base = pg_dsn.rsplit("/", 1)[0]
+        cases = {
+            "refused": "postgresql://postgres@127.0.0.1:1/x",
+            "no such database": base + "/mwdata_does_not_exist",
+            "inline password": base.replace("postgres@", f"postgres:{PASSWORD}@") + "/mwdata_does_not_exist",
+        }
+        for what, dsn in cases.items():
+            r = run_cli("sync", env=pg_env(sim, tmp_path, dsn), cwd=tmp_path)
+            out = r.stdout + r.stderr
+            assert r.returncode == 7, (what, out)
+            assert "Traceback" not in out and PASSWORD not in out, (what, out)
+            assert "postgres store" in out, (what, out)
+        st = run_cli("status", env=pg_env(sim, tmp_path, base + "/mwdata_does_not_exist"), cwd=tmp_path)
+        assert st.returncode == 7 and PASSWORD not in st.stdout + st.stderr
+        bad = run_cli("sync", env=pg_env(sim, tmp_path, "postgresql://host-only"), cwd=tmp_path)
+        assert bad.returncode == 2 and "postgresql://user@host:5432/database" in bad.stderr
