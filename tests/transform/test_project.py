@@ -171,7 +171,14 @@ def test_hr_file_contract(tmp_path: Path) -> None:
         read_hr_file(str(flag))
     ok = tmp_path / "ok.csv"
     ok.write_text(",".join(proj.HR_COLUMNS) + "\nA@X.com,E1,Eng,Paris,FR,IC,,yes\n")
-    assert read_hr_file(str(ok)) == [("A@X.com", "E1", "Eng", "Paris", "FR", "IC", None, True)]
+    assert read_hr_file(str(ok)) == [("A@X.com", "E1", "Eng", "Paris", "FR", "IC", None, True, None)]
+    # the optional external_id column, in any position
+    ext = tmp_path / "ext.csv"
+    ext.write_text("external_id," + ",".join(proj.HR_COLUMNS) + "\n sn1 ,A@X.com,E1,Eng,Paris,FR,IC,,no\n")
+    assert read_hr_file(str(ext)) == [("A@X.com", "E1", "Eng", "Paris", "FR", "IC", None, False, "sn1")]
+    # a bad file still names what is missing, and says external_id is optional
+    with pytest.raises(InputFileError, match=r"lacks the column\(s\) employee_id.*optionally external_id"):
+        read_hr_file(str(bad))
 
 
 def test_profile_keeps_the_password_out_of_the_file() -> None:

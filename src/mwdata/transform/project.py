@@ -31,6 +31,11 @@ HR_COLUMNS = (
     "manager_email",
     "is_test_user",
 )
+# Optional columns of the HR extract: a file without them loads (the value is null).
+# external_id: the employee's id in a system Moveworks ingests (e.g. the ServiceNow sys_id or a
+# Workday id), matched against users' external_ids when the e-mail finds no HR row.
+HR_OPTIONAL_COLUMNS = ("external_id",)
+HR_TABLE_COLUMNS = HR_COLUMNS + HR_OPTIONAL_COLUMNS
 FRESHNESS_WARN_HOURS = 48
 # Vocabularies that list examples, not a closed set (custom plugins are named by the customer).
 OPEN_VOCABULARIES = {"plugin_name"}
@@ -86,7 +91,7 @@ def sources_yaml() -> str:
                 "name": "hr",
                 "schema": RAW_SCHEMA,
                 "description": "The HR extract, loaded by `mwdata build` from [transform] hr_file.",
-                "tables": [{"name": HR_TABLE, "columns": [{"name": c} for c in HR_COLUMNS]}],
+                "tables": [{"name": HR_TABLE, "columns": [{"name": c} for c in HR_TABLE_COLUMNS]}],
             },
         ],
     }

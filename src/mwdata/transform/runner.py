@@ -30,7 +30,7 @@ import yaml
 from mwdata.config import Config, store_kind
 from mwdata.errors import DataQualityError, InputFileError, StoreError, TransformError
 from mwdata.store.schema import POSTGRES_TYPES, RAW_SCHEMA, STATE_SCHEMA, create_all_sql
-from mwdata.transform.project import HR_COLUMNS, HR_TABLE, PROJECT_DIR
+from mwdata.transform.project import HR_COLUMNS, HR_OPTIONAL_COLUMNS, HR_TABLE, HR_TABLE_COLUMNS, PROJECT_DIR
 
 log = logging.getLogger("mwdata.transform")
 
@@ -192,9 +192,9 @@ def _prepare_store(cfg: Config, con: _Conn) -> None:
         con.execute(stmt)
     rows = read_hr_file(cfg.transform.hr_file) if cfg.transform.hr_file else []
     con.execute(f"DROP TABLE IF EXISTS {RAW_SCHEMA}.{HR_TABLE}")
-    cols = ", ".join(f"{c} {'BOOLEAN' if c == 'is_test_user' else 'VARCHAR'}" for c in HR_COLUMNS)
+    cols = ", ".join(f"{c} {'BOOLEAN' if c == 'is_test_user' else 'VARCHAR'}" for c in HR_TABLE_COLUMNS)
     con.execute(f"CREATE TABLE {RAW_SCHEMA}.{HR_TABLE} ({cols})")
-    marks = ", ".join("?" for _ in HR_COLUMNS)
+    marks = ", ".join("?" for _ in HR_TABLE_COLUMNS)
     con.executemany(f"INSERT INTO {RAW_SCHEMA}.{HR_TABLE} VALUES ({marks})", rows)
 
 
@@ -202,6 +202,7 @@ def read_hr_file(path: str) -> list[tuple[Any, ...]]:
     """Read and validate the HR extract (CSV with a header; contract in docs/models.md).
 
     A missing file is not an error (no segments, empty `stg_hr__employees`); a malformed one is.
+    Optional columns (`external_id`) may be absent from the header: their values are then null.
     """
     p = Path(path).expanduser()
     if not p.exists():
@@ -215,7 +216,8 @@ def read_hr_file(path: str) -> list[tuple[Any, ...]]:
             if missing:
                 raise InputFileError(
                     f"HR file {p} lacks the column(s) {', '.join(missing)}; its header must hold "
-                    f"{', '.join(HR_COLUMNS)} (got {', '.join(header) or 'nothing'})"
+                    f"{', '.join(HR_COLUMNS)}, optionally {', '.join(HR_OPTIONAL_COLUMNS)} "
+                    f"(got {', '.join(header) or 'nothing'})"
                 )
             out: list[tuple[Any, ...]] = []
             for n, raw in enumerate(reader, start=2):
@@ -230,7 +232,7 @@ def read_hr_file(path: str) -> list[tuple[Any, ...]]:
                 out.append(
                     tuple(
                         (flag in TRUE_WORDS) if c == "is_test_user" else (row.get(c) or None)
-                        for c in HR_COLUMNS
+                        for c in HR_TABLE_COLUMNS
                     )
                 )
             return out

@@ -61,3 +61,18 @@
 {% macro mw_user_filter(flag='is_test_user') -%}
   {%- if var('mwdata_include_test_users', false) -%}true{%- else -%}not coalesce({{ flag }}, false){%- endif -%}
 {%- endmacro %}
+
+{# The elements of a JSON array column as rows, one JSON value each in <alias>.value, for
+   `cross join lateral {{ mw_json_array_elements('t.col', 'e') }}`. A null, a JSON null, an object
+   or a scalar yields no rows (never an error: invariant 6). #}
+{% macro mw_json_array_elements(column, alias) -%}
+  {{ return(adapter.dispatch('mw_json_array_elements', 'mwdata_moveworks')(column, alias)) }}
+{%- endmacro %}
+{% macro default__mw_json_array_elements(column, alias) -%}
+  jsonb_array_elements(case when jsonb_typeof(cast({{ column }} as jsonb)) = 'array'
+                            then cast({{ column }} as jsonb) end) as {{ alias }}(value)
+{%- endmacro %}
+{% macro duckdb__mw_json_array_elements(column, alias) -%}
+  json_each(case when json_type(cast({{ column }} as json)) = 'ARRAY'
+                 then cast({{ column }} as json) end) as {{ alias }}
+{%- endmacro %}

@@ -1,14 +1,15 @@
 -- One row per HR segment (department x location x country x role): headcount, bot access, ever-active users.
 -- Headcount is the HR extract's non-test employees plus roster users without an HR record (segment null).
+-- HR rows meet users through int_moveworks__users_enriched's one-to-one match (e-mail, then external id).
 with people as (
-    select h.email_key, h.department, h.location, h.country, h.role, h.is_test_user,
+    select h.department, h.location, h.country, h.role, h.is_test_user,
            u.user_id, coalesce(u.access_to_bot, false) as access_to_bot
     from {{ ref('stg_hr__employees') }} h
-    left join {{ ref('stg_moveworks__users') }} u on u._email_key = h.email_key
+    left join {{ ref('int_moveworks__users_enriched') }} u on u.hr_row_id = h.hr_row_id
     union all
-    select u._email_key, null, null, null, null, false, u.user_id, u.access_to_bot
-    from {{ ref('stg_moveworks__users') }} u
-    where not exists (select 1 from {{ ref('stg_hr__employees') }} h where h.email_key = u._email_key)
+    select null, null, null, null, false, u.user_id, u.access_to_bot
+    from {{ ref('int_moveworks__users_enriched') }} u
+    where u.hr_row_id is null
 ), active as (
     select distinct user_id from {{ ref('int_moveworks__user_day_activity') }}
 )

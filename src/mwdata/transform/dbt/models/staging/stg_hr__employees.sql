@@ -1,8 +1,16 @@
 -- The HR extract (loaded by `mwdata build` into raw.hr_employees; empty when no file is configured).
+-- hr_row_id numbers the rows in a fixed order (employee_id, then the other columns) so that ties in
+-- the user match (int_moveworks__users_enriched) resolve the same way on every run.
 select
+    row_number() over (
+        order by employee_id nulls last, lower(trim(email)) nulls last, trim(external_id) nulls last,
+                 department nulls last, location nulls last, country nulls last, role nulls last,
+                 manager_email nulls last, is_test_user nulls last
+    ) as hr_row_id,
     lower(trim(email)) as email_key,
     {{ mw_pii('email') }} as email,
     employee_id,
+    nullif(trim(external_id), '') as external_id,
     department,
     location,
     country,

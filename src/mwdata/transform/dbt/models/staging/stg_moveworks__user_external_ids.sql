@@ -1,0 +1,26 @@
+-- One row per roster user (latest version) and distinct identity in a connected system, flattened
+-- from users.external_ids ([{connector_name, external_id, source}]; null or non-array: no rows).
+-- external_id sits behind the PII switch (GSUITE ids are e-mail addresses); _external_id_key is the
+-- trimmed clear value the HR match uses, like stg_moveworks__users._email_key.
+with ranked as (
+    select id, external_ids,
+           row_number() over (partition by id order by last_updated_time desc, _synced_at desc) as _version_rank
+    from {{ source('moveworks', 'users') }}
+), flat as (
+    select
+        r.id as user_id,
+        trim(e.value ->> 'connector_name') as connector_name,
+        upper(trim(e.value ->> 'source')) as source,
+        trim(e.value ->> 'external_id') as external_id
+    from ranked r
+    cross join lateral {{ mw_json_array_elements('r.external_ids', 'e') }}
+    where r._version_rank = 1
+)
+select distinct
+    user_id,
+    connector_name,
+    source,
+    {{ mw_pii('external_id') }} as external_id,
+    external_id as _external_id_key
+from flat
+where external_id is not null and external_id <> ''
