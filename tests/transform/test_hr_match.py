@@ -1,0 +1,89 @@
+"""The HR match on DuckDB: e-mail (case-insensitive, trimmed) first, then the user's external ids,
+one-to-one with deterministic tie-breaks and no fan-out into the marts (cases in hr_cases.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+
+from mwdata.config import Config, TransformConfig
+from mwdata.transform import build, runner
+from tests.transform import hr_cases
+from tests.transform.fixtures import load_duckdb
+
+SELECT = [
+    "+moveworks__users",
+    "+moveworks__journey",
+    "+moveworks__conversations",
+    "+moveworks__adoption_by_segment",
+]
+
+
+def _build(tmp_path: Path) -> tuple[Path, Any]:
+    db = tmp_path / "hr.duckdb"
+    load_duckdb(db, hr_cases.records())
+    hr = hr_cases.write_hr_csv(tmp_path / "hr.csv")
+    result = build(Config(store=str(db), transform=TransformConfig(hr_file=str(hr))), select=SELECT)
+    return db, result
+
+
+def _query(db: Path) -> hr_cases.Query:
+    def run(sql: str) -> Sequence[tuple[Any, ...]]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+    return run
+
+
+def test_hr_match_email_then_external_id(tmp_path: Path) -> None:
+    db, result = _build(tmp_path)
+    assert not result.errors, [(r.name, r.message[:300]) for r in result.errors]
+    # the planted older user version and the duplicate HR e-mail are reported, nothing else
+    assert {r.name for r in result.warnings} == {
+        "source_unique_moveworks_users_id",
+        "unique_stg_hr__employees_email_key",
+    }
+    uniq = [
+        r
+        for r in result.results
+        if r.resource_type == "test" and "unique_int_moveworks__users_enriched_hr_row_id" in r.name
+    ]
+    assert [r.status for r in uniq] == ["pass"]
+    hr_cases.assert_outcome(_query(db), hr_cases.EXPECTED)
+
+
+def test_hr_match_sources_are_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """External ids restricted to SNOW; WORKDAY ids matched against the HR employee_id."""
+    plain = runner._vars
+
+    def with_sources(cfg: Config) -> str:
+        return yaml.safe_dump(
+            {**yaml.safe_load(plain(cfg)), **hr_cases.RESTRICTED_VARS}, default_flow_style=True
+        )
+
+    monkeypatch.setattr(runner, "_vars", with_sources)
+    db, result = _build(tmp_path)
+    assert not result.errors, [(r.name, r.message[:300]) for r in result.errors]
+    hr_cases.assert_outcome(_query(db), hr_cases.EXPECTED_RESTRICTED)
+
+
+def test_hr_file_without_external_id_still_matches_by_email(tmp_path: Path) -> None:
+    db = tmp_path / "old.duckdb"
+    load_duckdb(db, hr_cases.records())
+    hr = tmp_path / "hr.csv"
+    hr.write_text(
+        "email,employee_id,department,location,country,role,manager_email,is_test_user\n"
+        "ada.lovelace@example.com,E1,Math,L,C,IC,,no\nkat@example.com,E7,Space,L,C,IC,,no\n"
+    )
+    result = build(Config(store=str(db), transform=TransformConfig(hr_file=str(hr))), select=SELECT)
+    assert not result.errors, [(r.name, r.message[:300]) for r in result.errors]
+    got = _query(db)(
+        "SELECT user_id, employee_id, hr_match FROM analytics_intermediate.int_moveworks__users_enriched "
+        "WHERE hr_row_id IS NOT NULL ORDER BY user_id"
+    )
+    assert got == [("1", "E1", "email"), ("8", "E7", "email")]
