@@ -95,6 +95,7 @@ class Dataset:
             "role",
             "manager_email",
             "is_test_user",
+            "external_id",
         ]
         with out.open("w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=cols)
@@ -165,7 +166,10 @@ class _Gen:
             hr.append({"email": email, "employee_id": f"E{100000 + n}", "department": rng.choice(DEPARTMENTS),
                        "location": loc, "country": country, "role": rng.choice(ROLES),
                        "manager_email": users[max(0, n // 8 - 1)]["email_addr"] if n >= 8 else None,
-                       "is_test_user": rng.random() < cfg.test_user_share})  # fmt: skip
+                       "is_test_user": rng.random() < cfg.test_user_share,
+                       # every 4th employee carries the ServiceNow sys_id (the optional HR column that
+                       # users' external_ids match when the e-mail does not); no draw: same data per seed
+                       "external_id": ext[2]["external_id"] if n % 4 == 3 else None})  # fmt: skip
         for u in users:
             if not u["access_to_bot"]:
                 continue
