@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import yaml
 
@@ -37,6 +36,8 @@ log = logging.getLogger("mwdata.transform")
 CHECK_TABLE = f"{STATE_SCHEMA}.check_results"
 DUCKDB_MEMORY_LIMIT = "1GB"
 PG_PASSWORD_ENV = "MWDATA_DBT_PG_PASSWORD"
+PASSWORD_ENV = "MWDATA_DBT_PASSWORD"  # the warehouse secret, read by the profile through env_var()
+WAREHOUSE_PROFILES = ("postgres", "snowflake", "bigquery", "databricks")
 TRUE_WORDS = {"true", "t", "yes", "y", "1"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", ""}
 
@@ -103,25 +104,76 @@ def profile(cfg: Config) -> tuple[dict[str, Any], dict[str, str]]:
             "threads": 2,
         }
         return out, {}
+    if kind not in WAREHOUSE_PROFILES:
+        raise TransformError(
+            f"mwdata build runs on DuckDB, PostgreSQL, Snowflake, BigQuery and Databricks stores, not {kind}; "
+            "use the dbt project as a package in your own dbt project (see docs/models.md)"
+        )
+    from mwdata.errors import ConfigError
+    from mwdata.store.dlt import parse_target
+
+    try:
+        t = parse_target(cfg.store)
+    except ConfigError as exc:
+        raise TransformError(str(exc)) from None
+    s = t.settings
+    secret = "{{ env_var('" + PASSWORD_ENV + "', '') }}"
+    env: dict[str, str] = {}
     if kind == "postgres":
-        u = urlsplit(cfg.store)
-        if not u.hostname or not u.path.strip("/"):
-            raise TransformError("postgres store must look like postgresql://user@host:port/database")
         out = {
             "type": "postgres",
-            "host": u.hostname,
-            "port": u.port or 5432,
-            "user": unquote(u.username or "postgres"),
+            "host": s["host"],
+            "port": s["port"],
+            "user": s["username"],
             "password": "{{ env_var('" + PG_PASSWORD_ENV + "', '') }}",
-            "dbname": u.path.strip("/"),
+            "dbname": s["database"],
             "schema": schema,
             "threads": 2,
         }
-        return out, {PG_PASSWORD_ENV: unquote(u.password or "")}
-    raise TransformError(
-        f"mwdata build supports DuckDB and PostgreSQL stores; for {kind} use the dbt project as a package "
-        "in your own dbt project (see docs/models.md)"
-    )
+        return out, {PG_PASSWORD_ENV: t.secrets.get("password") or ""}
+    if kind == "snowflake":
+        out = {
+            "type": "snowflake",
+            "account": s["host"],
+            "user": s["username"],
+            "database": s["database"],
+            "schema": schema,
+            "threads": 2,
+        }
+        out.update({k: s[k] for k in ("warehouse", "role", "authenticator") if s.get(k)})
+        if s.get("private_key_path"):
+            out["private_key_path"] = s["private_key_path"]
+            if t.secrets.get("private_key_passphrase"):
+                out["private_key_passphrase"] = secret
+                env[PASSWORD_ENV] = t.secrets["private_key_passphrase"]
+        else:
+            out["password"] = secret
+            env[PASSWORD_ENV] = t.secrets.get("password") or ""
+        return out, env
+    if kind == "bigquery":
+        out = {
+            "type": "bigquery",
+            "project": s["project_id"],
+            "dataset": schema,
+            "location": s["location"],
+            "threads": 2,
+        }
+        key_file = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        if key_file:
+            out.update({"method": "service-account", "keyfile": str(Path(key_file).expanduser())})
+        else:
+            out["method"] = "oauth"  # application-default credentials (gcloud auth application-default login)
+        return out, env
+    out = {
+        "type": "databricks",
+        "host": s["server_hostname"],
+        "http_path": s["http_path"],
+        "catalog": s["catalog"],
+        "schema": schema,
+        "token": secret,
+        "threads": 2,
+    }
+    return out, {PASSWORD_ENV: t.secrets.get("access_token") or ""}
 
 
 @contextmanager
@@ -156,44 +208,106 @@ class _Conn:
                 self._con = duckdb.connect(path)
             except duckdb.Error as exc:
                 raise StoreError(f"cannot open the store {path}: {exc}") from None
-        else:
+        elif self.kind == "postgres":
             import psycopg2
 
+            from mwdata.store.dlt import parse_target
+
+            t = parse_target(cfg.store)
+            s = t.settings
             try:
-                self._con = psycopg2.connect(cfg.store)
+                self._con = psycopg2.connect(
+                    host=s["host"],
+                    port=s["port"],
+                    dbname=s["database"],
+                    user=s["username"],
+                    password=t.secrets.get("password") or None,
+                    connect_timeout=s["connect_timeout"],
+                )
             except psycopg2.Error as exc:
-                raise StoreError(f"cannot connect to the PostgreSQL store: {str(exc).strip()}") from None
+                raise StoreError(
+                    f"cannot connect to the PostgreSQL store: {t.redact(str(exc).strip())}"
+                ) from None
             self._con.autocommit = True
+        else:  # the other warehouses through dlt's SQL client (the store's own connection)
+            from mwdata.store.dlt import DltStore, parse_target
+
+            self._store = DltStore(parse_target(cfg.store))
+            self._con = self._store
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         if self.kind == "duckdb":
             self._con.execute(sql, list(params))
-        else:
+        elif self.kind == "postgres":
             with self._con.cursor() as cur:
                 cur.execute(sql.replace("?", "%s"), list(params))
+        else:
+            self._store.sql.execute_sql(sql.replace("?", "%s"), *params)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        if self.kind == "duckdb":
+            return list(self._con.execute(sql, list(params)).fetchall())
+        if self.kind == "postgres":
+            with self._con.cursor() as cur:
+                cur.execute(sql.replace("?", "%s"), list(params))
+                return list(cur.fetchall())
+        return list(self._store.sql.execute_sql(sql.replace("?", "%s"), *params) or [])
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
         if self.kind == "duckdb":
             self._con.executemany(sql, [list(r) for r in rows])
-        else:
+        elif self.kind == "postgres":
             with self._con.cursor() as cur:
                 cur.executemany(sql.replace("?", "%s"), [list(r) for r in rows])
+        else:
+            for r in rows:
+                self.execute(sql, r)
 
     def close(self) -> None:
         self._con.close()
 
 
+def _sql_types(kind: str) -> tuple[str, str, str, str]:
+    """(text, timestamp, bigint, boolean) column types of the store's SQL."""
+    if kind in ("duckdb", "postgres"):
+        return "VARCHAR", "TIMESTAMPTZ", "BIGINT", "BOOLEAN"
+    from mwdata.store.dlt import DIALECTS
+
+    d = DIALECTS[kind]
+    return d.text, d.timestamp, d.bigint, d.boolean
+
+
 def _prepare_store(cfg: Config, con: _Conn) -> None:
     """Make sure the raw tables exist (an empty store builds empty marts) and load the HR extract."""
-    stmts = create_all_sql() if con.kind == "duckdb" else create_all_sql(POSTGRES_TYPES)
+    if con.kind in ("duckdb", "postgres"):
+        stmts = create_all_sql() if con.kind == "duckdb" else create_all_sql(POSTGRES_TYPES)
+    else:
+        from mwdata.catalog import ENTITIES
+        from mwdata.store.dlt import DIALECTS
+
+        d = DIALECTS[con.kind]
+        stmts = [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"] + [d.create_raw_sql(e) for e in ENTITIES]
     for stmt in stmts:
         con.execute(stmt)
     rows = read_hr_file(cfg.transform.hr_file) if cfg.transform.hr_file else []
-    con.execute(f"DROP TABLE IF EXISTS {RAW_SCHEMA}.{HR_TABLE}")
-    cols = ", ".join(f"{c} {'BOOLEAN' if c == 'is_test_user' else 'VARCHAR'}" for c in HR_TABLE_COLUMNS)
-    con.execute(f"CREATE TABLE {RAW_SCHEMA}.{HR_TABLE} ({cols})")
+    # Emptied, not dropped: on PostgreSQL the staging view depends on it (a DROP failed the second
+    # build); dropped (with its view, which the build recreates) only when its columns changed.
+    have = [
+        str(c).lower()
+        for (c,) in con.query(
+            "SELECT column_name FROM information_schema.columns WHERE lower(table_schema) = ? "
+            "AND lower(table_name) = ? ORDER BY ordinal_position",
+            [RAW_SCHEMA, HR_TABLE],
+        )
+    ]
+    if have and have != list(HR_TABLE_COLUMNS):
+        con.execute(f"DROP TABLE {RAW_SCHEMA}.{HR_TABLE}" + (" CASCADE" if con.kind == "postgres" else ""))
+    text, _, _, boolean = _sql_types(con.kind)
+    cols = ", ".join(f"{c} {boolean if c == 'is_test_user' else text}" for c in HR_TABLE_COLUMNS)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{HR_TABLE} ({cols})")
+    con.execute(f"DELETE FROM {RAW_SCHEMA}.{HR_TABLE}")
     marks = ", ".join("?" for _ in HR_TABLE_COLUMNS)
     con.executemany(f"INSERT INTO {RAW_SCHEMA}.{HR_TABLE} VALUES ({marks})", rows)
 
@@ -269,8 +383,9 @@ def store_results(cfg: Config, result: RunResult, run_at: datetime | None = None
     ]
     con = _Conn(cfg)
     try:
+        text, ts, bigint, _ = _sql_types(con.kind)
         for stmt in CHECK_DDL:
-            con.execute(stmt)
+            con.execute(stmt.replace("TIMESTAMPTZ", ts).replace("VARCHAR", text).replace("BIGINT", bigint))
         con.executemany(f"INSERT INTO {CHECK_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     finally:
         con.close()
