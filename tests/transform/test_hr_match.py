@@ -13,6 +13,7 @@ import yaml
 
 from mwdata.config import Config, TransformConfig
 from mwdata.transform import build, runner
+from mwdata.transform.project import HR_COLUMNS
 from tests.transform import hr_cases
 from tests.transform.fixtures import load_duckdb
 
@@ -73,8 +74,11 @@ def test_hr_match_sources_are_configurable(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_hr_file_without_external_id_still_matches_by_email(tmp_path: Path) -> None:
+    """A file without external_id still matches by e-mail, also on a store built before the column
+    existed (its raw.hr_employees, without the column, is replaced)."""
     db = tmp_path / "old.duckdb"
-    load_duckdb(db, hr_cases.records())
+    old_table = ", ".join(f"{c} {'BOOLEAN' if c == 'is_test_user' else 'VARCHAR'}" for c in HR_COLUMNS)
+    load_duckdb(db, hr_cases.records(), extra_sql=[f"CREATE TABLE raw.hr_employees ({old_table})"])
     hr = tmp_path / "hr.csv"
     hr.write_text(
         "email,employee_id,department,location,country,role,manager_email,is_test_user\n"
@@ -87,3 +91,6 @@ def test_hr_file_without_external_id_still_matches_by_email(tmp_path: Path) -> N
         "WHERE hr_row_id IS NOT NULL ORDER BY user_id"
     )
     assert got == [("1", "E1", "email"), ("8", "E7", "email")]
+    with duckdb.connect(str(db), read_only=True) as con:
+        cols = [r[0] for r in con.execute("DESCRIBE raw.hr_employees").fetchall()]
+    assert cols[-1] == "external_id"
