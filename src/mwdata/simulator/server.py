@@ -213,11 +213,13 @@ class SimulatorServer:
         path = BY_PATH[entity].path
         rng = random.Random(seed)
         with self._lock:
-            rows = self._visible(path)
+            # 1 ms before now: visible now, and inside a sync window [lo, now) run at this clock.
+            # Rows already stamped there are left alone: the real API never gives two different
+            # versions of a record the same last_updated_time (the clock may stand still here).
+            stamp = ts(self._now - timedelta(milliseconds=1))
+            rows = [v for v in self._visible(path) if v.record["last_updated_time"] < stamp]
             k = min(len(rows), max(1, round(len(rows) * fraction))) if rows else 0
             picked = rng.sample(rows, k)
-            # 1 ms before now: visible now, and inside a sync window [lo, now) run at this clock
-            stamp = ts(self._now - timedelta(milliseconds=1))
             for v in picked:
                 rec = dict(v.record, last_updated_time=stamp)
                 if (
