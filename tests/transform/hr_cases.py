@@ -140,7 +140,7 @@ def assert_outcome(query: Query, expected: dict[str, tuple[str, str]]) -> None:
         (n_inter, n_inter)
     ]
     assert query("SELECT count(*) FROM analytics.moveworks__conversations") == [(n_inter,)]
-    depts = dict(
+    depts: dict[Any, Any] = dict(
         query("SELECT user_id, department FROM analytics.moveworks__journey WHERE department IS NOT NULL")
     )
     assert {str(k) for k in depts} == {u for u in expected if u in ACTIVITY}

@@ -224,11 +224,15 @@ def test_cli_bad_hr_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_pii_switch_hides_utterances_and_emails(mode: str, tmp_path: Path) -> None:
     t = datetime(2026, 11, 1, tzinfo=UTC)
     users = [{"id": "1", "email_addr": "Secret.Person@x.com", "first_name": "Ada", "access_to_bot": True,
-              "last_updated_time": "2026-11-01T00:00:00Z"}]  # fmt: skip
+              "last_updated_time": "2026-11-01T00:00:00Z",
+              "external_ids": [{"connector_name": "gsuite", "external_id": "Secret.Person@x.com", "source": "GSUITE"}]}]  # fmt: skip
     db = tmp_path / "p.duckdb"
     load_duckdb(db, {"interactions": [_inter("i1", "c1", t)], "users": users})
     cfg = Config(store=str(db), transform=TransformConfig(pii=mode))
-    build(cfg, select=["+stg_moveworks__users", "+stg_moveworks__interactions"])
+    build(
+        cfg,
+        select=["+stg_moveworks__users", "+stg_moveworks__interactions", "+stg_moveworks__user_external_ids"],
+    )
     with duckdb.connect(str(db), read_only=True) as con:
         email, first = con.execute(
             "SELECT email, first_name FROM analytics_staging.stg_moveworks__users"
@@ -236,7 +240,15 @@ def test_pii_switch_hides_utterances_and_emails(mode: str, tmp_path: Path) -> No
         (content,) = con.execute(
             "SELECT content FROM analytics_staging.stg_moveworks__interactions"
         ).fetchone()  # type: ignore[misc]
-    for value, clear in ((email, "Secret.Person@x.com"), (first, "Ada"), (content, "hi")):
+        (ext,) = con.execute(
+            "SELECT external_id FROM analytics_staging.stg_moveworks__user_external_ids"
+        ).fetchone()  # type: ignore[misc]
+    for value, clear in (
+        (email, "Secret.Person@x.com"),
+        (first, "Ada"),
+        (content, "hi"),
+        (ext, "Secret.Person@x.com"),
+    ):
         if mode == "drop":
             assert value is None
         else:
