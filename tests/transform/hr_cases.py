@@ -43,7 +43,17 @@ USERS = [
     # external_ids null / not an array / an array of junk: no match, no error
     _user("9", "nobody@example.com", None),
     _user("10", "odd@example.com", {"source": "SNOW", "external_id": "sn-odd"}),
-    _user("11", "lin@example.com", [1, None, {"source": "SLACK", "external_id": " U11:T1 "}]),
+    _user(
+        "11",
+        "lin@example.com",
+        # ...and the matching id twice, under two sources: one match
+        [
+            1,
+            None,
+            {"source": "SLACK", "external_id": " U11:T1 "},
+            {"source": "MOVEWEBCHAT", "external_id": "U11:T1"},
+        ],
+    ),
     # an older version of user 2 with an e-mail the HR file knows: the latest version counts
     _user("2", "grace.hopper@corp.example", None, updated=T0 - timedelta(days=3)),
 ]
@@ -153,6 +163,7 @@ def assert_outcome(query: Query, expected: dict[str, tuple[str, str]]) -> None:
         "WHERE user_id IN ('2', '9', '10', '11') ORDER BY user_id, source"
     )
     assert [tuple(r) for r in flat] == [
+        ("11", "MOVEWEBCHAT", "U11:T1"),
         ("11", "SLACK", "U11:T1"),
         ("2", "SLACK", "U02:T1"),
         ("2", "SNOW", "sn-grace"),
