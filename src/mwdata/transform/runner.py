@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from mwdata.config import Config, store_kind
-from mwdata.errors import DataQualityError, InputFileError, StoreError, TransformError
+from mwdata.errors import DataQualityError, InputFileError, MwdataError, StoreError, TransformError
 from mwdata.store.schema import POSTGRES_TYPES, RAW_SCHEMA, STATE_SCHEMA, create_all_sql
 from mwdata.transform.project import HR_COLUMNS, HR_OPTIONAL_COLUMNS, HR_TABLE, HR_TABLE_COLUMNS, PROJECT_DIR
 
@@ -95,8 +95,15 @@ def profile(cfg: Config) -> tuple[dict[str, Any], dict[str, str]]:
     """The dbt profile for the configured store, and the environment variables it reads."""
     kind = store_kind(cfg.store)
     schema = cfg.transform.target_schema
-    if kind == "duckdb":
+    if kind in ("duckdb", "filesystem"):
         path = cfg.store.removeprefix("duckdb:///") if cfg.store.startswith("duckdb:///") else cfg.store
+        if kind == "filesystem":  # the lake's DuckDB catalogue: raw.* are views over its Parquet files
+            from mwdata.store.lake import CATALOG, lake_root
+
+            try:
+                path = str(lake_root(cfg.store) / CATALOG)
+            except MwdataError as exc:
+                raise TransformError(str(exc)) from None
         out = {
             "type": "duckdb",
             "path": str(Path(path).expanduser().resolve()),
@@ -199,6 +206,8 @@ class _Conn:
 
     def __init__(self, cfg: Config) -> None:
         self.kind = store_kind(cfg.store)
+        if self.kind == "filesystem":  # the lake: its DuckDB catalogue
+            self.kind = "duckdb"
         self._con: Any
         if self.kind == "duckdb":
             import duckdb
