@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mwdata.errors import ConfigError
 
@@ -244,6 +245,11 @@ def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] 
                 values[key][name] = _coerce(key, name, value, SECTIONS[key])
         elif key == "store":
             top["store"] = str(raw)
+            if "://" in top["store"] and urlsplit(top["store"]).password is not None:
+                raise ConfigError(
+                    f"the store URL in {file} holds a password: secrets come from the environment "
+                    "(MWDATA_STORE_PASSWORD, or MWDATA_STORE_PASSWORD_FILE naming a chmod-600 file)"
+                )
         else:
             raise ConfigError(
                 f"unknown section or key {key!r} in {file}; known: store, {', '.join(SECTIONS)}"

@@ -137,7 +137,7 @@ class Dialect:
         for f in entity.fields:
             expr = f"x.{q(f.name)}"
             picked.append(f"{self.json_parse.format(expr) if f.type == 'json' else expr} AS {q(f.name)}")
-        picked.append(f"{self.json_parse.format('x._record')} AS {q('_record')}")
+        picked.append(f"{self.json_parse.format('x.' + q('_record'))} AS {q('_record')}")
         picked.append(f"CAST(%s AS {self.timestamp}) AS {q('_synced_at')}")
         picked.append(f"CAST(%s AS {self.text}) AS {q('_run_id')}")
         lut = q("last_updated_time")
