@@ -101,6 +101,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, default=21000)
     ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--rate", type=float, default=0.6, help="conversations per user per day")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--contenders", default="duckdb,postgres")
     ap.add_argument("--workers", type=int, default=2)
@@ -126,7 +127,11 @@ def main() -> None:
             "set MWDATA_TEST_PG_DSN to a PostgreSQL server (trust auth) for the postgres contender"
         )
     t = time.perf_counter()
-    ds = generate(GeneratorConfig(seed=1, users=a.users, days=a.days, end=datetime(2026, 11, 28, tzinfo=UTC)))
+    gen = GeneratorConfig(
+        seed=1, users=a.users, days=a.days, conversations_per_user_per_day=a.rate,
+        end=datetime(2026, 11, 28, tzinfo=UTC),
+    )  # fmt: skip
+    ds = generate(gen)
     sim = SimulatorServer(ds, SimulatorConfig(page_size=1000, max_top=1000, retention_days=3650))
     results: dict[str, list[dict[str, Any]]] = {}
     with sim, tempfile.TemporaryDirectory(prefix="mwdata-bench-") as tmp:

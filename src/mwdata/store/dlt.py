@@ -44,7 +44,7 @@ import pyarrow as pa
 
 from mwdata.catalog import ENTITIES, Entity, FieldType
 from mwdata.config import Config, read_secret_file, store_kind
-from mwdata.errors import ConfigError, LockedError, StoreError
+from mwdata.errors import ConfigError, LockedError, MwdataError, StoreError
 from mwdata.store.base import ABORTED, RUNNING, SUCCESS, EntityState, RunStats, Window
 from mwdata.store.lock import FileLock
 from mwdata.store.schema import POSTGRES_TYPES, RAW_SCHEMA, STATE_SCHEMA, raw_columns
@@ -480,6 +480,17 @@ class DltStore:
         rows = self._exec(sql, *args)
         return int(rows[0][0] or 0) if rows else 0
 
+    def exists(self, schema: str, table: str) -> bool:
+        """Whether a table exists — asked by selecting from it, which every warehouse answers alike
+        (information_schema differs: BigQuery's is per dataset and region)."""
+        from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
+        try:
+            self._exec(f"SELECT 1 FROM {self.dialect.table(schema, table)} WHERE 1 = 0")
+        except DatabaseUndefinedRelation:
+            return False
+        return True
+
     @contextmanager
     def _tx(self, what: str = "writing") -> Iterator[None]:
         try:
@@ -588,15 +599,8 @@ class DltStore:
 
     def _clear_staging(self) -> None:
         """Rows a crashed run loaded into staging but never merged (their window re-reads them)."""
-        existing = {
-            str(t).lower()
-            for (t,) in self._exec(
-                "SELECT table_name FROM information_schema.tables WHERE lower(table_schema) = %s",
-                STAGING_SCHEMA,
-            )
-        }
         for e in ENTITIES:
-            if e.table in existing:
+            if self.exists(STAGING_SCHEMA, e.table):
                 with self._tx("clearing staging of"):
                     self._exec(f"DELETE FROM {self.dialect.table(STAGING_SCHEMA, e.table)}")
 
@@ -811,6 +815,10 @@ def _reader(cfg: Config) -> Iterator[DltStore | None]:
     store = DltStore(parse_target(cfg.store))
     try:
         yield store
+    except MwdataError:
+        raise
+    except Exception as exc:
+        raise store._fail("reading", exc) from None
     finally:
         store.close()
 
@@ -826,10 +834,7 @@ def read_status(cfg: Config, recent_runs: int = 20) -> Any:
     with _reader(cfg) as store:
         assert store is not None
         d = store.dialect
-        schemas = {
-            str(s).lower() for (s,) in store._exec("SELECT schema_name FROM information_schema.schemata")
-        }
-        if STATE_SCHEMA not in schemas:
+        if not store.exists(STATE_SCHEMA, "sync_runs"):
             return StoreStatus(store.path, False, (), ())
         out = []
         for e in ENTITIES:
@@ -885,10 +890,7 @@ def read_states(cfg: Config, entities: Sequence[Entity]) -> dict[str, EntityStat
     empty = {e.path: EntityState(e.path, None, []) for e in entities}
     with _reader(cfg) as store:
         assert store is not None
-        schemas = {
-            str(s).lower() for (s,) in store._exec("SELECT schema_name FROM information_schema.schemata")
-        }
-        if STATE_SCHEMA not in schemas:
+        if not store.exists(STATE_SCHEMA, "sync_windows"):
             return empty
         return {e.path: _state(store._exec, store.dialect, e) for e in entities}
 
