@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,36 +106,45 @@ def _rec(i: str, lut: str, v: int) -> dict[str, Any]:
     return {"id": i, "last_updated_time": lut, "v": v, "nested": {"v": v}}
 
 
-def test_never_older_over_newer_and_rewrite_is_idempotent(pg_dsn) -> None:
-    """The store alone: a batch carrying older versions changes nothing, re-writing a version is a
-    no-op, the newest version within one batch wins, and the window's checkpoint commits with the rows."""
-    e = entity("users")
-    store = DltStore(parse_target(pg_dsn))
-    lo = datetime(2026, 11, 1, tzinfo=UTC)
+LO = datetime(2026, 11, 1, tzinfo=UTC)
+USERS = entity("users")
+
+
+@contextmanager
+def one_window(dsn: str) -> Iterator[tuple[DltStore, Window]]:
+    """A locked, prepared store with run r1 of `users` planned as one window [LO, LO + 1 day)."""
+    store = DltStore(parse_target(dsn))
     try:
         with store.lock():
             store.prepare()
-            w = Window(e.path, lo, lo + timedelta(days=1))
+            w = Window(USERS.path, LO, LO + timedelta(days=1))
             store.plan("r1", [w])
-            store.start_run("r1", e, lo, "{}")
-
-            def put(records: list[dict[str, Any]], last: str, done: bool = False) -> int:
-                return store.write(
-                    e, [store.encode(e, records)], w, rows=len(records), last_id=last, pages=1, done=done,
-                    run_id="r1",
-                )  # fmt: skip
-
-            new, old = "2026-11-01T10:00:00.000Z", "2026-11-01T09:00:00.000Z"
-            assert put([_rec("a", old, 1), _rec("a", new, 2), _rec("b", new, 1)], "b") == 2
-            assert put([_rec("a", old, 3), _rec("b", new, 1)], "b") == 0  # older, same version: no-ops
-            assert put([_rec("a", "2026-11-01T11:00:00Z", 4)], "b") == 1
-            # one stamp, other content: the later read wins (the API can stamp two versions alike)
-            assert put([_rec("b", new, 5)], "b", done=True) == 1
-            store.finish_run("r1", e, RunStats(), "success", None)
-            st = store.state(e)
-            assert st.watermark == lo + timedelta(days=1) and not st.pending
+            store.start_run("r1", USERS, LO, "{}")
+            yield store, w
     finally:
         store.close()
+
+
+def put(store: DltStore, w: Window, records: list[dict[str, Any]], last: str, done: bool = False) -> int:
+    return store.write(
+        USERS, [store.encode(USERS, records)], w, rows=len(records), last_id=last, pages=1, done=done,
+        run_id="r1",
+    )  # fmt: skip
+
+
+def test_never_older_over_newer_and_rewrite_is_idempotent(pg_dsn) -> None:
+    """The store alone: a batch carrying older versions changes nothing, re-writing a version is a
+    no-op, the newest version within one batch wins, and the window's checkpoint commits with the rows."""
+    with one_window(pg_dsn) as (store, w):
+        new, old = "2026-11-01T10:00:00.000Z", "2026-11-01T09:00:00.000Z"
+        assert put(store, w, [_rec("a", old, 1), _rec("a", new, 2), _rec("b", new, 1)], "b") == 2
+        assert put(store, w, [_rec("a", old, 3), _rec("b", new, 1)], "b") == 0  # older, same: no-ops
+        assert put(store, w, [_rec("a", "2026-11-01T11:00:00Z", 4)], "b") == 1
+        # one stamp, other content: the later read wins (the API can stamp two versions alike)
+        assert put(store, w, [_rec("b", new, 5)], "b", done=True) == 1
+        store.finish_run("r1", USERS, RunStats(), "success", None)
+        st = store.state(USERS)
+        assert st.watermark == LO + timedelta(days=1) and not st.pending
     got = dict(query(pg_dsn, "SELECT id, _record FROM raw.users"))
     assert got["a"]["v"] == 4 and got["b"]["v"] == 5 and len(got) == 2
     assert query(pg_dsn, "SELECT last_id, done FROM _mwdata.sync_windows") == [("b", True)]
@@ -142,35 +153,21 @@ def test_never_older_over_newer_and_rewrite_is_idempotent(pg_dsn) -> None:
 def test_a_failed_batch_commits_nothing(pg_dsn, monkeypatch) -> None:
     """A crash between dlt's load into staging and our transaction: no rows, no checkpoint; the
     leftovers in staging are cleared by the next prepare() and the re-write lands exactly once."""
-    e = entity("users")
-    lo = datetime(2026, 11, 1, tzinfo=UTC)
-    store = DltStore(parse_target(pg_dsn))
     recs = [_rec(f"id{i}", "2026-11-01T10:00:00Z", i) for i in range(50)]
-    try:
-        with store.lock():
-            store.prepare()
-            w = Window(e.path, lo, lo + timedelta(days=1))
-            store.plan("r1", [w])
-            store.start_run("r1", e, lo, "{}")
+    with one_window(pg_dsn) as (store, w):
 
-            def boom(*_: Any, **__: Any) -> None:
-                raise RuntimeError("killed between the load and the commit")
+        def boom(*_: Any, **__: Any) -> None:
+            raise RuntimeError("killed between the load and the commit")
 
-            real = store._advance_watermark
-            monkeypatch.setattr(store, "_advance_watermark", boom)
-            with pytest.raises(StoreError, match="killed between"):
-                store.write(e, [store.encode(e, recs)], w, rows=50, last_id="id9", pages=1, done=True,
-                            run_id="r1")  # fmt: skip
-            assert query(pg_dsn, "SELECT count(*) FROM raw.users") == [(0,)]
-            assert query(pg_dsn, "SELECT count(*) FROM raw_staging.users") == [(50,)]
-            assert store.state(e).pending[0].last_id is None and store.state(e).watermark is None
-            monkeypatch.setattr(store, "_advance_watermark", real)
-            store.prepare()  # what the next run does first
-            assert query(pg_dsn, "SELECT count(*) FROM raw_staging.users") == [(0,)]
-            w = store.state(e).pending[0]
-            store.write(
-                e, [store.encode(e, recs)], w, rows=50, last_id="id9", pages=1, done=True, run_id="r1"
-            )
-    finally:
-        store.close()
+        real = store._advance_watermark
+        monkeypatch.setattr(store, "_advance_watermark", boom)
+        with pytest.raises(StoreError, match="killed between"):
+            put(store, w, recs, "id9", done=True)
+        assert query(pg_dsn, "SELECT count(*) FROM raw.users") == [(0,)]
+        assert query(pg_dsn, "SELECT count(*) FROM raw_staging.users") == [(50,)]
+        assert store.state(USERS).pending[0].last_id is None and store.state(USERS).watermark is None
+        monkeypatch.setattr(store, "_advance_watermark", real)
+        store.prepare()  # what the next run does first
+        assert query(pg_dsn, "SELECT count(*) FROM raw_staging.users") == [(0,)]
+        put(store, store.state(USERS).pending[0], recs, "id9", done=True)
     assert query(pg_dsn, "SELECT count(*), count(DISTINCT id) FROM raw.users") == [(50, 50)]
