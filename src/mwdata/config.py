@@ -104,6 +104,10 @@ class TransformConfig:
     hr_file: str | None = None
     pii: str = "show"  # show | hash | drop, for utterance text and e-mail addresses
     target_schema: str = "analytics"
+    # HR rows not matched by e-mail: sources of users' external_ids the HR external_id may match
+    # (empty = any), and sources whose external ids are HR employee ids (empty = no such match)
+    hr_external_id_sources: tuple[str, ...] = ()
+    hr_employee_id_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -317,6 +321,8 @@ entities = ["conversations", "interactions", "plugin-calls", "plugin-resources",
 [transform]
 pii = "show"                            # show | hash | drop (utterance text, e-mail addresses)
 # hr_file = "hr.csv"
+# hr_external_id_sources = ["SNOW"]      # HR external_id matches these users' external_ids sources (default: any)
+# hr_employee_id_sources = ["WORKDAY"]   # users' external ids from these sources are HR employee ids
 target_schema = "analytics"
 
 [report]

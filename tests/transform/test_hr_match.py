@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
-import yaml
 
-from mwdata.config import Config, TransformConfig
-from mwdata.transform import build, runner
+from mwdata.config import Config, TransformConfig, load_config
+from mwdata.transform import build
 from mwdata.transform.project import HR_COLUMNS
 from tests.transform import hr_cases
 from tests.transform.fixtures import load_duckdb
@@ -25,12 +23,12 @@ SELECT = [
 ]
 
 
-def _build(tmp_path: Path) -> tuple[Path, Any]:
+def _build(tmp_path: Path, **transform: Any) -> tuple[Path, Any]:
     db = tmp_path / "hr.duckdb"
     load_duckdb(db, hr_cases.records())
     hr = hr_cases.write_hr_csv(tmp_path / "hr.csv")
-    result = build(Config(store=str(db), transform=TransformConfig(hr_file=str(hr))), select=SELECT)
-    return db, result
+    cfg = Config(store=str(db), transform=TransformConfig(hr_file=str(hr), **transform))
+    return db, build(cfg, select=SELECT)
 
 
 def _query(db: Path) -> hr_cases.Query:
@@ -58,17 +56,22 @@ def test_hr_match_email_then_external_id(tmp_path: Path) -> None:
     hr_cases.assert_outcome(_query(db), hr_cases.EXPECTED)
 
 
-def test_hr_match_sources_are_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """External ids restricted to SNOW; WORKDAY ids matched against the HR employee_id."""
-    plain = runner._vars
-
-    def with_sources(cfg: Config) -> str:
-        return yaml.safe_dump(
-            {**yaml.safe_load(plain(cfg)), **hr_cases.RESTRICTED_VARS}, default_flow_style=True
-        )
-
-    monkeypatch.setattr(runner, "_vars", with_sources)
-    db, result = _build(tmp_path)
+def test_hr_match_sources_are_configurable(tmp_path: Path) -> None:
+    """[transform] hr_*_sources: external ids restricted to SNOW; WORKDAY ids matched against the
+    HR employee_id (set through mwdata.toml, as a user would)."""
+    (tmp_path / "mwdata.toml").write_text(
+        '[transform]\nhr_external_id_sources = ["snow"]\nhr_employee_id_sources = ["Workday"]\n'
+    )
+    t = load_config(tmp_path / "mwdata.toml", env={}).transform
+    assert {
+        "mwdata_hr_external_id_sources": list(t.hr_external_id_sources),
+        "mwdata_hr_employee_id_sources": list(t.hr_employee_id_sources),
+    } == hr_cases.RESTRICTED_VARS
+    db, result = _build(
+        tmp_path,
+        hr_external_id_sources=t.hr_external_id_sources,
+        hr_employee_id_sources=t.hr_employee_id_sources,
+    )
     assert not result.errors, [(r.name, r.message[:300]) for r in result.errors]
     hr_cases.assert_outcome(_query(db), hr_cases.EXPECTED_RESTRICTED)
 

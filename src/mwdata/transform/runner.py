@@ -402,7 +402,15 @@ def store_results(cfg: Config, result: RunResult, run_at: datetime | None = None
 
 # -- dbt ------------------------------------------------------------------------------------------
 def _vars(cfg: Config) -> str:
-    return yaml.safe_dump({"mwdata_pii": cfg.transform.pii}, default_flow_style=True).strip()
+    t = cfg.transform
+    return yaml.safe_dump(
+        {
+            "mwdata_pii": t.pii,
+            "mwdata_hr_external_id_sources": list(t.hr_external_id_sources),
+            "mwdata_hr_employee_id_sources": list(t.hr_employee_id_sources),
+        },
+        default_flow_style=True,
+    ).strip()
 
 
 def _node_results(res: Any) -> list[NodeResult]:
