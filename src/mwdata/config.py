@@ -124,7 +124,7 @@ class ReportConfig:
 
 @dataclass(frozen=True)
 class AlertConfig:
-    webhook_url: str | None = None
+    webhook_url: Secret | None = None  # chat webhooks carry their token in the URL
     max_freshness_hours: float = 48.0
     retention_margin_days: float = 7.0
 
@@ -152,7 +152,12 @@ def store_kind(store: str) -> str:
     return {"postgresql": "postgres", "file": "filesystem"}.get(scheme, scheme)
 
 
-SECRET_FIELDS = {("api", "api_key"), ("api", "client_secret"), ("report", "smtp_password")}
+SECRET_FIELDS = {
+    ("api", "api_key"),
+    ("api", "client_secret"),
+    ("report", "smtp_password"),
+    ("alerts", "webhook_url"),
+}
 ENV: dict[str, tuple[str, str]] = {
     "MWDATA_BASE_URL": ("api", "base_url"),
     "MWDATA_REGION": ("api", "region"),
@@ -332,6 +337,8 @@ output_dir = "reports"
 # mail_to = ["it-ops@example.com"]
 
 [alerts]
-max_freshness_hours = 48                # `mwdata status` warns when data is older than this
+max_freshness_hours = 48                # `mwdata status --check` / `mwdata run` flag data older than this
 retention_margin_days = 7               # ... and loudly when the last good sync nears the 30-day TTL
+# The alert webhook (Slack, Teams, a generic receiver) is a secret: MWDATA_ALERT_WEBHOOK, or
+# webhook_url_file = "/etc/mwdata/webhook"   (a chmod-600 file holding the URL)
 """

@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mwdata.catalog import RETENTION_DAYS
+from mwdata import ops
 from mwdata.cli import common
 from mwdata.config import DEFAULT_CONFIG_FILE, Config, init_template
 from mwdata.errors import ConfigError, FreshnessError
@@ -180,16 +180,9 @@ def status_cmd(
     cfg = common.config()
     if store:
         cfg = dataclasses.replace(cfg, store=store)
-    if cfg.is_duckdb:
-        from mwdata.store.duckdb import read_status
-
-        st = read_status(cfg.store.removeprefix("duckdb:///"))
-    else:
-        from mwdata.store.dlt import read_status as warehouse_status
-
-        st = warehouse_status(cfg)
+    st = ops.read_status(cfg)
     now = datetime.now(UTC)
-    warnings = status_warnings(cfg, st, now)
+    warnings = [f.message for f in ops.findings(cfg, st, now)]
     if common.STATE.json_logs:
         print(
             json.dumps(
@@ -232,34 +225,6 @@ def status_cmd(
             common.console.print(f"[bold red]WARNING[/bold red] {w}")
     if check and warnings:
         raise FreshnessError("; ".join(warnings))
-
-
-def status_warnings(cfg: Config, st: Any, now: datetime) -> list[str]:
-    """Stale data, and — loudly — a last good sync so old that the API's 30-day TTL is about to drop
-    records the store never received."""
-    out: list[str] = []
-    if not st.exists or not st.entities:
-        return [f"the store {st.path} has never been synced"]
-    limit = timedelta(days=RETENTION_DAYS - cfg.alerts.retention_margin_days)
-    for e in st.entities:
-        if e.entity not in cfg.sync.entities:
-            continue
-        if e.last_success is None:
-            out.append(f"{e.entity}: never synced successfully")
-            continue
-        age = now - e.last_success
-        if age > limit:
-            left = timedelta(days=RETENTION_DAYS) - age
-            out.append(
-                f"{e.entity}: DATA IS ABOUT TO BE LOST — last good sync {age.days} days ago; the API keeps "
-                f"{RETENTION_DAYS} days, so records older than {max(left.days, 0)} more days will be gone "
-                "for good. Run mwdata sync now."
-            )
-        elif e.watermark and _hours(now - e.watermark) > cfg.alerts.max_freshness_hours:
-            out.append(
-                f"{e.entity}: data is {_hours(now - e.watermark):.0f} h old (limit {cfg.alerts.max_freshness_hours:g} h)"
-            )
-    return out
 
 
 def _hours(delta: timedelta) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -105,17 +106,22 @@ def register(app: typer.Typer) -> None:
         email: bool = typer.Option(False, "--email", help="E-mail the report."),
         no_report: bool = typer.Option(False, "--no-report", help="Skip the report."),
     ) -> None:
-        """sync + build + check + report, for cron: exits with the first failing step's code."""
+        """sync + build + check + report, for cron. Exit code: the first failing step's, else 10 when
+        the store is stale or about to lose data; then the alert webhook ([alerts]) is called."""
+        from mwdata import ops
         from mwdata.app import chain as steps
+        from mwdata.errors import FreshnessError
 
         cfg = common.config()
+        failed: tuple[str, MwdataError] | None = None
         for name, step in steps.chain(cfg, report=not no_report, days=days, email=email):
             t0 = time.monotonic()
             try:
                 detail = step()
             except MwdataError as err:
                 log.error("step %s failed: %s", name, err, extra={"data": {"step": name}})
-                raise
+                failed = (name, err)
+                break
             log.info(
                 "step %s done in %.1f s%s",
                 name,
@@ -123,6 +129,24 @@ def register(app: typer.Typer) -> None:
                 f": {detail}" if detail else "",
                 extra={"data": {"step": name}},
             )
+        try:
+            problems = ops.findings(cfg, ops.read_status(cfg), datetime.now(UTC))
+        except MwdataError as err:  # an unreadable store is reported by the failing step already
+            log.warning("store health not read: %s", err)
+            problems = []
+        for p in problems:
+            log.warning("%s", p.message, extra={"data": {"finding": p.kind, "entity": p.entity}})
+        if failed or problems:
+            ops.alert(
+                cfg,
+                problems=problems,
+                step=failed[0] if failed else None,
+                error=failed[1] if failed else None,
+            )
+        if failed:
+            raise failed[1]
+        if problems:
+            raise FreshnessError("; ".join(p.message for p in problems))
 
     @app.command()
     def demo(

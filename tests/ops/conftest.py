@@ -1,0 +1,3 @@
+"""Fixtures for the operations tests."""
+
+from tests.api.conftest import scripted  # noqa: F401 (fixture)
