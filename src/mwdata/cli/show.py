@@ -106,8 +106,10 @@ def register(app: typer.Typer) -> None:
         email: bool = typer.Option(False, "--email", help="E-mail the report."),
         no_report: bool = typer.Option(False, "--no-report", help="Skip the report."),
     ) -> None:
-        """sync + build + check + report, for cron. Exit code: the first failing step's, else 10 when
-        the store is stale or about to lose data; then the alert webhook ([alerts]) is called."""
+        """sync + build + check + report, for cron; exits with the failing step's code, else 10 if stale.
+
+        After the steps the store's health is read (never synced, retention threat, no recent
+        success, activity stalled); on a failure or a finding the alert webhook is called."""
         from mwdata import ops
         from mwdata.app import chain as steps
         from mwdata.errors import FreshnessError
