@@ -86,10 +86,13 @@ def test_upsert_keeps_the_newest_version_and_every_field(store: DuckDBStore) -> 
     assert json.loads(got["a"][1]) == batch[1]  # the whole record, unknown field included
     assert got["a"][0] == datetime(2026, 11, 1, 3, tzinfo=UTC)
     assert json.loads(got["a"][2]) == {"content": "v3"}
-    # an older version arriving later never replaces a newer one; a tie changes nothing
-    put(store, [rec("a", 2), rec("b", 1, label="changed?")], w, "b", run="r2")
+    # an older version arriving later never replaces a newer one; the same version again changes nothing
+    assert put(store, [rec("a", 2), rec("b", 1, label=None)], w, "b", run="r2") == 0
     again = rows(store)
     assert again["a"] == got["a"] and again["b"] == got["b"]
+    # a different version with the same stamp: the later read wins (see docs/DECISIONS.md)
+    put(store, [rec("b", 1, label="changed")], w, "b", run="r2b")
+    assert json.loads(rows(store)["b"][1])["label"] == "changed"
     # a newer version wins
     put(store, [rec("b", 5)], w, "b", done=False, run="r3")
     assert rows(store)["b"][0] == datetime(2026, 11, 1, 5, tzinfo=UTC) and rows(store)["b"][3] == "r3"

@@ -4,8 +4,8 @@ Writes are batched upserts done inside DuckDB: reader threads encode each page a
 JSON (one bytes object per page, the most compact form Python has); the writer spools a batch to a
 temporary file and one `MERGE` reads it (`read_json_objects` + `json_transform`, in C++),
 keeps the newest version per id within the batch, and merges it into `raw.<table>`, replacing a
-stored row only by a strictly newer `last_updated_time` (ties are no-ops, so re-runs are
-idempotent). The window checkpoint, the watermark and the run counters are updated in the same
+stored row only by a newer `last_updated_time`, or by a different record with the same stamp (the
+later read wins; the same record again is a no-op, so re-runs are idempotent). The window checkpoint, the watermark and the run counters are updated in the same
 transaction. Raw tables carry no PRIMARY KEY (see docs/DECISIONS.md): the MERGE is the key.
 """
 
@@ -82,6 +82,7 @@ USING (
 ) AS s
 ON t.id = s.id
 WHEN MATCHED AND s.last_updated_time > t.last_updated_time
+  OR (s.last_updated_time = t.last_updated_time AND CAST(s._record AS VARCHAR) <> CAST(t._record AS VARCHAR))
   OR (t.last_updated_time IS NULL AND s.last_updated_time IS NOT NULL) THEN
   UPDATE SET {", ".join(f"{_q(c)} = s.{_q(c)}" for c in cols if c != "id")}
 WHEN NOT MATCHED THEN
