@@ -5,10 +5,7 @@ code; no secret reaches the alert or the logs."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,43 +16,8 @@ from mwdata import ops
 from mwdata.config import AlertConfig, Config, Secret
 from mwdata.store.duckdb import EntityStatus, StoreStatus
 from tests.api.conftest import Reply
+from tests.ops.conftest import TOKEN, Receiver
 from tests.sync.conftest import KEY, mini_odata, run_cli
-
-TOKEN = "T0KEN-in-the-webhook-path-42"
-
-
-class Receiver:
-    def __init__(self, status: int) -> None:
-        self.status = status
-        self.alerts: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                outer.alerts.append(json.loads(body))
-                self.send_response(outer.status)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/{TOKEN}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Any]:
-    made: list[Receiver] = []
-
-    def make(status: int = 200) -> Receiver:
-        made.append(Receiver(status))
-        return made[-1]
-
-    yield make
-    for r in made:
-        r.server.shutdown()
 
 
 def _config(tmp_path: Path, base_url: str) -> None:
