@@ -7,7 +7,10 @@ code; the webhook read from a chmod-600 file works like the environment variable
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,3 +121,41 @@ def test_webhook_from_a_secret_file(tmp_path: Path, receiver: Any, mode: int) ->
     else:  # a webhook file others can read is refused like any other secret file
         assert r.returncode == 2 and hook.alerts == []
     assert TOKEN not in r.stderr + r.stdout
+
+
+CRASHING_RUN = """
+import sys
+import mwdata.app.chain as steps
+from mwdata.cli import main
+
+def crashing_chain(cfg, **_):
+    def build():
+        raise RuntimeError("a bug whose message holds {leak}")
+    yield "build", build
+
+steps.chain = crashing_chain
+sys.argv = ["mwdata", "--json", "run"]
+main()
+"""
+
+
+def test_a_crashing_step_still_alerts(tmp_path: Path, receiver: Any) -> None:
+    """A bug (an exception outside the MwdataError hierarchy) in a step: the alert goes out with
+    exit code 1 and the exception's type only, then the traceback reaches the log as before."""
+    hook = receiver()
+    (tmp_path / "mwdata.toml").write_text(f'store = "{tmp_path / "s.duckdb"}"\n')
+    leak = "leaked-Pa55word-99"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MWDATA_")}}
+    env.update({"MWDATA_API_KEY": KEY, "MWDATA_ALERT_WEBHOOK": hook.url})
+    r = subprocess.run(
+        [sys.executable, "-c", CRASHING_RUN.format(leak=leak)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 1 and "Traceback" in r.stderr and "RuntimeError" in r.stderr
+    [alert] = hook.alerts
+    assert alert["kind"] == "failure" and alert["step"] == "build" and alert["exit_code"] == 1
+    assert "unexpected RuntimeError" in alert["text"] and leak not in json.dumps(alert)

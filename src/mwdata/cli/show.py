@@ -116,6 +116,7 @@ def register(app: typer.Typer) -> None:
 
         cfg = common.config()
         failed: tuple[str, MwdataError] | None = None
+        crash: Exception | None = None
         for name, step in steps.chain(cfg, report=not no_report, days=days, email=email):
             t0 = time.monotonic()
             try:
@@ -123,6 +124,12 @@ def register(app: typer.Typer) -> None:
             except MwdataError as err:
                 log.error("step %s failed: %s", name, err, extra={"data": {"step": name}})
                 failed = (name, err)
+                break
+            except Exception as exc:  # a bug: alert all the same, then let its traceback out (exit 1)
+                crash = exc
+                # only the type goes to the alert: a foreign message may hold anything
+                failed = (name, MwdataError(f"unexpected {type(exc).__name__}; the traceback is in the log"))
+                log.error("step %s crashed: %s", name, failed[1], extra={"data": {"step": name}})
                 break
             log.info(
                 "step %s done in %.1f s%s",
@@ -145,6 +152,8 @@ def register(app: typer.Typer) -> None:
                 step=failed[0] if failed else None,
                 error=failed[1] if failed else None,
             )
+        if crash is not None:
+            raise crash
         if failed:
             raise failed[1]
         if problems:
