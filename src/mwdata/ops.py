@@ -128,19 +128,20 @@ def alert_payload(
     else:
         kind = "ok"
     critical = error is not None or RETENTION in kinds or NEVER in kinds
+    severity = "critical" if critical else "warning" if kind != "ok" else "info"
     host = socket.gethostname()
     headline = (
         f"mwdata run failed at {step}: {error}"
         if error is not None
         else f"mwdata: {len(problems)} data freshness problem(s)"
+        if problems
+        else "mwdata run succeeded, the store is fresh"
     )
-    lines = [
-        f"[{'CRITICAL' if critical else 'WARNING'}] {headline} (host {host}, store {_store_label(cfg.store)})"
-    ]
+    lines = [f"[{severity.upper()}] {headline} (host {host}, store {_store_label(cfg.store)})"]
     lines += [f"- {f.message}" for f in problems]
     return {
         "text": "\n".join(lines),
-        "severity": "critical" if critical else "warning",
+        "severity": severity,
         "kind": kind,
         "step": step,
         "exit_code": error.exit_code if error is not None else (10 if problems else 0),

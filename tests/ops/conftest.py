@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,8 +17,8 @@ TOKEN = "T0KEN-in-the-webhook-path-42"
 
 
 class Receiver:
-    def __init__(self, status: int) -> None:
-        self.status = status
+    def __init__(self, status: int, delay: float = 0.0) -> None:
+        self.status, self.delay = status, delay
         self.alerts: list[dict[str, Any]] = []
         outer = self
 
@@ -25,6 +26,7 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 outer.alerts.append(json.loads(body))
+                time.sleep(outer.delay)  # a receiver that hangs past the sender's timeout
                 self.send_response(outer.status)
                 self.end_headers()
 
@@ -40,8 +42,8 @@ class Receiver:
 def receiver() -> Iterator[Any]:
     made: list[Receiver] = []
 
-    def make(status: int = 200) -> Receiver:
-        made.append(Receiver(status))
+    def make(status: int = 200, delay: float = 0.0) -> Receiver:
+        made.append(Receiver(status, delay))
         return made[-1]
 
     yield make

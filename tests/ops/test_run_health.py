@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,20 @@ def _simulated_run(tmp_path: Path, simulator: Any, hook: Receiver, data_ends_ago
     return run_cli("--json", "run", "--no-report", env=env, cwd=tmp_path, timeout=600)
 
 
-def test_healthy_run_exits_0_and_posts_nothing(tmp_path: Path, simulator: Any, receiver: Any) -> None:
+def test_healthy_run_exits_0_and_posts_nothing_but_a_heartbeat(
+    tmp_path: Path, simulator: Any, receiver: Any
+) -> None:
     hook = receiver()
     r = _simulated_run(tmp_path, simulator, hook, data_ends_ago=timedelta(hours=0))
     assert r.returncode == 0, r.stderr[-3000:]
     assert hook.alerts == []
     assert "ALERT" not in r.stderr
+    env = {"MWDATA_API_KEY": SIM_KEY, "MWDATA_ALERT_WEBHOOK": hook.url}
+    r = run_cli("--json", "run", "--no-report", "--alert-on-success", env=env, cwd=tmp_path, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    [beat] = hook.alerts  # the heartbeat
+    assert beat["kind"] == "ok" and beat["severity"] == "info" and beat["exit_code"] == 0
+    assert beat["findings"] == [] and beat["text"].startswith("[INFO] mwdata run succeeded")
 
 
 def test_all_steps_pass_but_data_stopped_arriving(tmp_path: Path, simulator: Any, receiver: Any) -> None:
@@ -101,6 +110,20 @@ def test_unreachable_webhook_keeps_the_exit_code(tmp_path: Path) -> None:
     r = run_cli("--json", "run", env={"MWDATA_API_KEY": KEY, "MWDATA_ALERT_WEBHOOK": url}, cwd=tmp_path)
     assert r.returncode == 5
     assert "ALERT NOT DELIVERED" in r.stderr and TOKEN not in r.stderr + r.stdout
+
+
+def test_a_hanging_webhook_is_given_up_and_keeps_the_exit_code(tmp_path: Path, receiver: Any) -> None:
+    """The receiver holds every POST past the sender's 10 s timeout: three attempts, then the run
+    ends with the failing step's code (about 32 s: this test waits, it does not compute)."""
+    hook = receiver(delay=15)
+    (tmp_path / "mwdata.toml").write_text(
+        f'store = "{tmp_path / "s.duckdb"}"\n[api]\nbase_url = "http://127.0.0.1:9"\nmax_retries = 0\n'
+    )
+    t0 = time.monotonic()
+    r = run_cli("--json", "run", env={"MWDATA_API_KEY": KEY, "MWDATA_ALERT_WEBHOOK": hook.url}, cwd=tmp_path)
+    assert r.returncode == 5 and len(hook.alerts) == 3
+    assert "ALERT NOT DELIVERED" in r.stderr and "ReadTimeout" in r.stderr
+    assert time.monotonic() - t0 < 60
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o644])

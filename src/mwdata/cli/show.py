@@ -105,6 +105,11 @@ def register(app: typer.Typer) -> None:
         days: int = typer.Option(7, min=1, help="Report period in days."),
         email: bool = typer.Option(False, "--email", help="E-mail the report."),
         no_report: bool = typer.Option(False, "--no-report", help="Skip the report."),
+        alert_on_success: bool = typer.Option(
+            False,
+            "--alert-on-success",
+            help="Also call the alert webhook when all is well (severity info): a heartbeat for a dead-man's switch.",
+        ),
     ) -> None:
         """sync + build + check + report, for cron; exits with the failing step's code, else 10 if stale.
 
@@ -145,7 +150,7 @@ def register(app: typer.Typer) -> None:
             problems = []
         for p in problems:
             log.warning("%s", p.message, extra={"data": {"finding": p.kind, "entity": p.entity}})
-        if failed or problems:
+        if failed or problems or alert_on_success:
             ops.alert(
                 cfg,
                 problems=problems,
