@@ -127,6 +127,7 @@ class AlertConfig:
     webhook_url: Secret | None = None  # chat webhooks carry their token in the URL
     max_freshness_hours: float = 48.0
     retention_margin_days: float = 7.0
+    timeout_seconds: float = 10.0  # per webhook attempt (three attempts)
 
 
 @dataclass(frozen=True)

@@ -185,4 +185,8 @@ def alert(
     """Send the alert if a webhook is configured (otherwise the exit code and the log are the alert)."""
     if cfg.alerts.webhook_url is None:
         return
-    send_alert(cfg.alerts.webhook_url, alert_payload(cfg, problems=problems, step=step, error=error))
+    send_alert(
+        cfg.alerts.webhook_url,
+        alert_payload(cfg, problems=problems, step=step, error=error),
+        timeout=cfg.alerts.timeout_seconds,
+    )
