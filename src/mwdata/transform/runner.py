@@ -244,35 +244,50 @@ class _Conn:
             self._store = DltStore(parse_target(cfg.store))
             self._con = self._store
 
+    @contextmanager
+    def _errors(self, sql: str) -> Iterator[None]:
+        """Driver errors (DuckDB, psycopg2, dlt's clients differ) as one StoreError, not a traceback."""
+        try:
+            yield
+        except MwdataError:
+            raise
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StoreError(f"the store refused `{sql.split()[0]} ...` ({self.kind}): {first}") from None
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        if self.kind == "duckdb":
-            self._con.execute(sql, list(params))
-        elif self.kind == "postgres":
-            with self._con.cursor() as cur:
-                cur.execute(sql.replace("?", "%s"), list(params))
-        else:
-            self._store.sql.execute_sql(sql.replace("?", "%s"), *params)
+        with self._errors(sql):
+            if self.kind == "duckdb":
+                self._con.execute(sql, list(params))
+            elif self.kind == "postgres":
+                with self._con.cursor() as cur:
+                    cur.execute(sql.replace("?", "%s"), list(params))
+            else:
+                self._store.sql.execute_sql(sql.replace("?", "%s"), *params)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        if self.kind == "duckdb":
-            return list(self._con.execute(sql, list(params)).fetchall())
-        if self.kind == "postgres":
-            with self._con.cursor() as cur:
-                cur.execute(sql.replace("?", "%s"), list(params))
-                return list(cur.fetchall())
-        return list(self._store.sql.execute_sql(sql.replace("?", "%s"), *params) or [])
+        with self._errors(sql):
+            if self.kind == "duckdb":
+                return list(self._con.execute(sql, list(params)).fetchall())
+            if self.kind == "postgres":
+                with self._con.cursor() as cur:
+                    cur.execute(sql.replace("?", "%s"), list(params))
+                    return list(cur.fetchall())
+            return list(self._store.sql.execute_sql(sql.replace("?", "%s"), *params) or [])
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
-        if self.kind == "duckdb":
-            self._con.executemany(sql, [list(r) for r in rows])
-        elif self.kind == "postgres":
-            with self._con.cursor() as cur:
-                cur.executemany(sql.replace("?", "%s"), [list(r) for r in rows])
-        else:
+        if self.kind not in ("duckdb", "postgres"):
             for r in rows:
                 self.execute(sql, r)
+            return
+        with self._errors(sql):
+            if self.kind == "duckdb":
+                self._con.executemany(sql, [list(r) for r in rows])
+            else:
+                with self._con.cursor() as cur:
+                    cur.executemany(sql.replace("?", "%s"), [list(r) for r in rows])
 
     def close(self) -> None:
         self._con.close()
