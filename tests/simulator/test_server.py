@@ -241,3 +241,63 @@ def test_skiptoken_offset_paging_shifts_over_changing_data(simulator) -> None:
         sim.upsert("users", [new])
         second = c.get(first["@odata.nextLink"]).json()
         assert second["value"][0]["id"] == first["value"][-1]["id"]  # repeated across pages
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lo=st.integers(0, 400),
+    hi=st.integers(0, 400),
+    ops=st.tuples(st.sampled_from(["ge", "gt"]), st.sampled_from(["lt", "le"])),
+    start=st.integers(0, 400),
+    second=st.sampled_from([None, "gt", "ge"]),
+    extra=st.sampled_from([None, "platform eq 'slack'", "actor ne null"]),
+    top=st.integers(5, 23),  # at most the page size: a short page ends the read
+)
+def test_keyset_paging_property(simulator, lo, hi, ops, start, second, extra, top) -> None:
+    """Keyset pages (time window + `id gt '<last id>'`, `$orderby=id`), as the sync reads them, against a
+    plain-Python reference: every matching row once, in id order, whatever the window, bound and page."""
+    sim = _PROPERTY_SIM.get("keyset") or _PROPERTY_SIM.setdefault("keyset", simulator(page_size=23))
+    truth = sorted(sim.truth("interactions"), key=lambda r: r["id"])
+    t_lo = truth[lo % len(truth)]["last_updated_time"]
+    t_hi = truth[hi % len(truth)]["last_updated_time"]
+    first = truth[start % len(truth)]["id"]
+    cmp = {
+        "gt": lambda a, b: a > b,
+        "ge": lambda a, b: a >= b,
+        "lt": lambda a, b: a < b,
+        "le": lambda a, b: a <= b,
+    }
+
+    def ref(r: dict[str, Any], after: str) -> bool:
+        t = _inst(r["last_updated_time"])
+        ok = cmp[ops[0]](t, _inst(t_lo)) and cmp[ops[1]](t, _inst(t_hi)) and r["id"] > after
+        if second is not None:  # a looser second bound on the same id must not widen the result
+            ok = ok and cmp[second](r["id"], first)
+        if extra == "platform eq 'slack'":
+            ok = ok and r["platform"] == "slack"
+        elif extra == "actor ne null":
+            ok = ok and r["actor"] is not None
+        return ok
+
+    want = [r["id"] for r in truth if ref(r, first)]
+    got: list[str] = []
+    after = first
+    with httpx.Client(headers={"Authorization": sim.api_key}) as c:
+        while True:
+            parts = [f"last_updated_time {ops[0]} '{t_lo}'", f"last_updated_time {ops[1]} '{t_hi}'"]
+            parts.append(f"id gt '{after}'")
+            if second is not None:
+                parts.append(f"id {second} '{first}'")
+            if extra:
+                parts.append(extra)
+            r = c.get(
+                f"{sim.records_url}/interactions",
+                params={"$filter": " and ".join(parts), "$orderby": "id", "$top": str(top)},
+            )
+            assert r.status_code == 200, r.text
+            rows = r.json().get("value", [])
+            got += [x["id"] for x in rows]
+            if len(rows) < top:
+                break
+            after = rows[-1]["id"]
+    assert got == want

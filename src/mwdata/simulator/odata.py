@@ -251,3 +251,36 @@ def id_lower_bound(text: str | None) -> tuple[str, bool] | None:
     if not found:
         return None
     return max(found)
+
+
+def split_keyset(text: str | None) -> tuple[str, bool, str] | None:
+    """The keyset shape split apart: (id, inclusive, rest of the filter) when `text` is a flat conjunction
+    of simple comparisons holding at least one `id gt/ge '<x>'`; the tightest such bound is returned and
+    every id bound is left out of the rest (the caller bisects on id instead). None for any other shape."""
+    if not text:
+        return None
+    toks = _tokens(text)
+    clauses: list[list[tuple[str, str]]] = [[]]
+    for tok in toks:
+        if tok[0] in ("lp", "rp"):
+            return None
+        if tok[0] == "word" and tok[1].lower() in ("or", "not"):
+            return None
+        if tok[0] == "word" and tok[1].lower() == "and" and len(clauses[-1]) == 3:
+            clauses.append([])
+            continue
+        clauses[-1].append(tok)
+    bounds: list[tuple[str, bool]] = []
+    rest: list[str] = []
+    for c in clauses:
+        if len(c) != 3:
+            return None
+        (fk, name), (ok, op), (lk, lit) = c
+        if fk == "word" and name == "id" and ok == "word" and op.lower() in ("gt", "ge") and lk == "str":
+            bounds.append((lit[1:-1].replace("''", "'"), op.lower() == "gt"))
+        else:
+            rest.append(f"{name} {op} {lit}")
+    if not bounds:
+        return None
+    tightest, exclusive = max(bounds)  # at the same id, gt is tighter than ge
+    return tightest, not exclusive, " and ".join(rest)
