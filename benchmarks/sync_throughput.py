@@ -2,29 +2,35 @@
 
     .venv/bin/python -m benchmarks.sync_throughput --rows 1000000 [--rows 2000000] [--contenders ...]
 
-Every contender runs in its own child process (its peak RSS is its own) against the same static
-interaction-shaped endpoint (`benchmarks/sync_server.py`, in a third process) at zero latency.
+Every contender runs in its own child process (its peak RSS, VmHWM, is its own) against the same server
+in a third process at zero latency: the simulator (`mwdata.simulator`, default; `--users` users over
+`--days` days, seed 1) or, with `--server static`, the static endpoint of `benchmarks/sync_server.py`
+(`--rows` rows).
 (a) reads the same windows as mwdata with mwdata's client (fetch + JSON parse) and stores nothing;
 (b) follows the server's next links with dlt's `rest_api` source into DuckDB (Parquet, merge on id);
 (c) is `mwdata.sync.pipeline.sync()` into a fresh DuckDB file. Then an incremental mwdata run after
-1 % of the rows were re-emitted (server restarted with those rows re-stamped, clock +1 h).
+1 % of the rows were re-emitted (the simulator's `reemit` at its clock, then the clock +1 h; the static
+server is restarted with those rows re-stamped).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from benchmarks.sync_server import API_KEY, BenchServer, default_now
+
+SIM_END = datetime(2026, 11, 28, tzinfo=UTC)
 
 ENTITY = "interactions"
 
@@ -78,7 +84,7 @@ def child(
         rows = r.rows
         extra["requests"] = sum(e.stats.requests for e in r.entities)
     seconds = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     return {
         "kind": kind,
         "rows": rows,
@@ -87,6 +93,56 @@ def child(
         "peak_rss_mb": rss,
         **extra,
     }
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM; `ru_maxrss` can carry a parent's peak across fork + exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _simulator_process(conn: Any, users: int, days: int) -> None:
+    """The simulator in its own process: generate, serve, then obey 'reemit' / 'stop' from the pipe."""
+    from mwdata.simulator import GeneratorConfig, SimulatorConfig, SimulatorServer, generate
+
+    ds = generate(
+        GeneratorConfig(seed=1, users=users, days=days, conversations_per_user_per_day=0.6, end=SIM_END)
+    )
+    cfg = SimulatorConfig(api_keys={API_KEY: None}, page_size=1000, max_top=1000, retention_days=3650)
+    sim = SimulatorServer(ds, cfg)
+    del ds
+    with sim:
+        conn.send((sim.base_url, len(sim.truth(ENTITY)), sim.now().isoformat(), peak_rss_mb()))
+        while True:
+            msg = conn.recv()
+            if msg == "reemit":
+                changed = len(sim.reemit(ENTITY, 0.01, seed=1))
+                conn.send((changed, sim.advance(hours=1).isoformat()))
+            else:
+                return
+
+
+class SimProcess:
+    def __init__(self, users: int, days: int) -> None:
+        self.parent, child = mp.Pipe()
+        self.proc = mp.get_context("fork").Process(target=_simulator_process, args=(child, users, days))
+
+    def __enter__(self) -> SimProcess:
+        self.proc.start()
+        self.base_url, self.rows, now, self.rss = self.parent.recv()
+        self.now = datetime.fromisoformat(now)
+        return self
+
+    def reemit(self) -> tuple[int, datetime]:
+        self.parent.send("reemit")
+        changed, now = self.parent.recv()
+        return int(changed), datetime.fromisoformat(now)
+
+    def __exit__(self, *exc: object) -> None:
+        self.parent.send("stop")
+        self.proc.join(30)
 
 
 def run_child(kind: str, url: str, store: Path, now: datetime, a: argparse.Namespace) -> dict[str, Any]:
@@ -120,7 +176,10 @@ def run_child(kind: str, url: str, store: Path, now: datetime, a: argparse.Names
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, action="append")
+    ap.add_argument("--server", choices=("simulator", "static"), default="simulator")
+    ap.add_argument("--users", type=int, action="append", help="simulator tenant size (21000 ~ 1.17M rows)")
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--rows", type=int, action="append", help="static server rows")
     ap.add_argument("--contenders", default="ceiling,peer,mwdata,incremental")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
@@ -136,9 +195,33 @@ def main() -> None:
         print(json.dumps(child(a.child, a.url, a.store, a.now, a.workers, a.batch, a.page, a.lookback)))
         return
     kinds = a.contenders.split(",")
+    if a.server == "simulator":
+        for users in a.users or [21000]:
+            results: dict[str, list[dict[str, Any]]] = {}
+            with tempfile.TemporaryDirectory(prefix="mwdata-bench-") as tmp, SimProcess(users, a.days) as sim:
+                n = sim.rows
+                print(
+                    json.dumps({"server": "simulator", "users": users, "rows": n, "server_rss_mb": sim.rss})
+                )
+                for i in range(a.repeat):
+                    for kind in (k for k in kinds if k != "incremental"):
+                        store = Path(tmp) / f"{kind}-{i}.duckdb"
+                        results.setdefault(kind, []).append(run_child(kind, sim.base_url, store, sim.now, a))
+                        print(json.dumps({"rows": n, **results[kind][-1]}), flush=True)
+                if "incremental" in kinds and "mwdata" in kinds:
+                    changed, later = sim.reemit()
+                    for i in range(a.repeat):  # each copy of the backfill gets the same incremental run
+                        store = Path(tmp) / f"mwdata-{i}.duckdb"
+                        copy = Path(tmp) / f"incr-{i}.duckdb"
+                        copy.write_bytes(store.read_bytes())
+                        res = run_child("incremental", sim.base_url, copy, later, a)
+                        results.setdefault("incremental", []).append({**res, "changed": changed})
+                        print(json.dumps({"rows": n, **results["incremental"][-1]}), flush=True)
+            _medians(n, results)
+        return
     for n in a.rows or [1_000_000]:
         now = default_now()
-        results: dict[str, list[dict[str, Any]]] = {}
+        results = {}
         with tempfile.TemporaryDirectory(prefix="mwdata-bench-") as tmp:
             with BenchServer(n, now) as srv:
                 for i in range(a.repeat):
@@ -153,11 +236,15 @@ def main() -> None:
                         res = run_child("incremental", srv.base_url, store, now + timedelta(hours=1), a)
                         results.setdefault("incremental", []).append(res)
                         print(json.dumps({"rows": n, **res}), flush=True)
-        med = {
-            k: {f: statistics.median(r[f] for r in v) for f in ("seconds", "rows_per_s", "peak_rss_mb")}
-            for k, v in results.items()
-        }
-        print(json.dumps({"rows": n, "median": med}))
+        _medians(n, results)
+
+
+def _medians(n: int, results: dict[str, list[dict[str, Any]]]) -> None:
+    med = {
+        k: {f: statistics.median(r[f] for r in v) for f in ("seconds", "rows_per_s", "peak_rss_mb")}
+        for k, v in results.items()
+    }
+    print(json.dumps({"rows": n, "runs": {k: len(v) for k, v in results.items()}, "median": med}))
 
 
 if __name__ == "__main__":

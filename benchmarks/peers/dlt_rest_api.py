@@ -29,7 +29,9 @@ def run_peer(base_url: str, api_key: str, entity: str, store: Path, page_size: i
                     "name": entity.replace("-", "_"),
                     "endpoint": {
                         "path": entity,
-                        "params": {"$top": page_size, "$orderby": "id"},
+                        # no $top: in OData it caps the whole result, not the page; the server's
+                        # page size (1,000 here) drives the next links
+                        "params": {"$orderby": "id"},
                         "data_selector": "value",
                     },
                 }

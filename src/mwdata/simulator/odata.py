@@ -284,3 +284,22 @@ def split_keyset(text: str | None) -> tuple[str, bool, str] | None:
         return None
     tightest, exclusive = max(bounds)  # at the same id, gt is tighter than ge
     return tightest, not exclusive, " and ".join(rest)
+
+
+_LUT_CLAUSE = re.compile(r"last_updated_time (ge|gt|lt|le) '([^']*)'", re.IGNORECASE)
+
+
+def lut_window(rest: str) -> tuple[int, int] | None:
+    """[lo, hi) in microseconds when `rest` (from split_keyset) is only `last_updated_time` comparisons
+    with timestamps (the sync's window), else None. Open sides are the widest int64 values."""
+    lo, hi = -(1 << 63), 1 << 63
+    for clause in rest.split(" and ") if rest else []:
+        m = _LUT_CLAUSE.fullmatch(clause)
+        if m is None:
+            return None
+        op, value = m.group(1).lower(), instant(m.group(2))
+        if op in ("ge", "gt"):
+            lo = max(lo, value + (op == "gt"))
+        else:
+            hi = min(hi, value + (op == "le"))
+    return lo, hi

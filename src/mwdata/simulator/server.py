@@ -35,6 +35,7 @@ from mwdata.simulator.odata import (
     compile_filter,
     id_lower_bound,
     instant,
+    lut_window,
     order,
     parse_orderby,
     split_keyset,
@@ -129,6 +130,7 @@ class SimulatorServer:
         self._current: dict[str, tuple[tuple[int, int], list[_Version]]] = {}
         self._results: dict[tuple[Any, ...], list[_Version]] = {}
         self._windows: dict[tuple[Any, ...], tuple[list[_Version], list[str]]] = {}
+        self._lut_lists: dict[str, tuple[list[_Version], list[_Version], list[int]]] = {}
         self._id_lists: dict[str, tuple[list[_Version], list[str]]] = {}
         self._tokens: dict[str, tuple[float, tuple[str, ...] | None]] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -476,11 +478,17 @@ class SimulatorServer:
         if hit is None:
             try:
                 pred = compile_filter(entity, rest)
+                window = lut_window(rest)
             except QueryError as exc:
                 raise _ApiError(400, "INVALID_REQUEST", str(exc)) from None
-            rows = self._visible(entity.path)
-            if pred is not None:
-                rows = [v for v in rows if pred(v.record)]
+            if window is not None:  # the sync's shape: bisect the lut-sorted rows, sort the slice by id
+                by_lut, luts = self._by_lut(entity.path)
+                lo, hi = bisect.bisect_left(luts, window[0]), bisect.bisect_left(luts, window[1])
+                rows = sorted(by_lut[lo:hi], key=lambda v: v.record["id"])
+            else:
+                rows = self._visible(entity.path)
+                if pred is not None:
+                    rows = [v for v in rows if pred(v.record)]
             hit = (rows, [v.record["id"] for v in rows])
             with self._lock:
                 if key[2] == self._data_version:
@@ -490,6 +498,17 @@ class SimulatorServer:
         rows, ids = hit
         i = (bisect.bisect_left if inclusive else bisect.bisect_right)(ids, after) + start
         return rows[i : i + limit], i + limit < len(rows)
+
+    def _by_lut(self, path: str) -> tuple[list[_Version], list[int]]:
+        """The visible rows sorted by last_updated_time, with their instants (cached per data version)."""
+        with self._lock:
+            rows = self._visible(path)
+            hit = self._lut_lists.get(path)
+            if hit is None or hit[0] is not rows:
+                by_lut = sorted(rows, key=lambda v: v.lut)
+                hit = (rows, by_lut, [v.lut for v in by_lut])
+                self._lut_lists[path] = hit
+            return hit[1], hit[2]
 
     def _ids(self, path: str, rows: list[_Version]) -> list[str]:
         with self._lock:
