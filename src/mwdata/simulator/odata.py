@@ -255,8 +255,9 @@ def id_lower_bound(text: str | None) -> tuple[str, bool] | None:
 
 def split_keyset(text: str | None) -> tuple[str, bool, str] | None:
     """The keyset shape split apart: (id, inclusive, rest of the filter) when `text` is a flat conjunction
-    of simple comparisons holding at least one `id gt/ge '<x>'`; the tightest such bound is returned and
-    every id bound is left out of the rest (the caller bisects on id instead). None for any other shape."""
+    of simple comparisons; the tightest `id gt/ge '<x>'` bound is returned ('' inclusive when there is
+    none: ids sort after it) and every id bound is left out of the rest (the caller bisects on id
+    instead). None for any other shape."""
     if not text:
         return None
     toks = _tokens(text)
@@ -280,8 +281,8 @@ def split_keyset(text: str | None) -> tuple[str, bool, str] | None:
             bounds.append((lit[1:-1].replace("''", "'"), op.lower() == "gt"))
         else:
             rest.append(f"{name} {op} {lit}")
-    if not bounds:
-        return None
+    if not bounds:  # a window's first page: no id bound yet
+        return "", True, " and ".join(rest)
     tightest, exclusive = max(bounds)  # at the same id, gt is tighter than ge
     return tightest, not exclusive, " and ".join(rest)
 
