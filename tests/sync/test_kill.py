@@ -42,7 +42,9 @@ def spawn(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
 
 def test_sigkill_at_random_points_then_rerun(simulator, small_dataset, tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("MWDATA_KILL_SEED", "20261128")))
-    with simulator(small_dataset, latency_s=0.003) as sim:
+    # 40 ms a request keeps a full sync at several seconds, so the kills land mid-run (before the
+    # simulator set TCP_NODELAY, a ~40 ms delayed-ACK stall per response did this by accident)
+    with simulator(small_dataset, latency_s=0.04) as sim:
         killed = 0
         for round_ in range(10):
             if round_ % 3 == 2:  # the data moves on between some of the crashes
