@@ -42,9 +42,10 @@ def spawn(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
 
 def test_sigkill_at_random_points_then_rerun(simulator, small_dataset, tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("MWDATA_KILL_SEED", "20261128")))
-    # 40 ms a request keeps a full sync at several seconds, so the kills land mid-run (before the
-    # simulator set TCP_NODELAY, a ~40 ms delayed-ACK stall per response did this by accident)
-    with simulator(small_dataset, latency_s=0.04) as sim:
+    # 100 ms a request keeps a full sync well past the kill points, so the kills land mid-run (before
+    # the simulator set TCP_NODELAY, a ~40 ms delayed-ACK stall per response did this by accident);
+    # the final, completing run goes without it
+    with simulator(small_dataset, latency_s=0.1) as sim:
         killed = 0
         for round_ in range(10):
             if round_ % 3 == 2:  # the data moves on between some of the crashes
@@ -59,6 +60,7 @@ def test_sigkill_at_random_points_then_rerun(simulator, small_dataset, tmp_path:
                 killed += 1
             proc.communicate(timeout=60)
         assert killed >= 5, "the sync finished too fast for the kills to land mid-run"
+        sim.update_config(latency_s=0.0)
         done = run_cli("sync", env=cli_env(sim, tmp_path), cwd=tmp_path, timeout=300)
         assert done.returncode == 0, done.stderr
         cfg = config(sim, tmp_path)
