@@ -287,6 +287,10 @@ def test_pacer_slows_down_after_429_and_recovers() -> None:
     p.throttled(3.0)
     assert p.rate == pytest.approx(420)
     assert p.acquire() == pytest.approx(3.0)
+    for _ in range(20):
+        p.succeeded()
+    # quickly back to just below the throttled rate, then only slowly beyond it
+    assert p.rate == pytest.approx(0.95 * 600 + 20 * 30 / 50)  # 570 + 20 small steps, not 600
     for _ in range(100):
         p.succeeded()
     assert p.rate == 600

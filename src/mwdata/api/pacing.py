@@ -3,7 +3,9 @@
 One `Pacer` per client: each request takes the next free slot on a single timeline spaced
 `60 / rate` seconds apart, so N workers together never exceed the configured requests per minute.
 After a 429 the rate is cut (multiplicative decrease) and everybody holds until `Retry-After`
-(or a backoff) has passed; successes then restore the rate step by step (additive increase).
+(or a backoff) has passed; successes then restore the rate step by step (additive increase), quickly
+up to just below the rate that was throttled and then only slowly beyond it — a configured limit
+above the server's real one would otherwise climb back into a 429 every few dozen requests.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Pacer:
         self._decrease = decrease
         self._floor = (self.limit or 0) * floor_fraction
         self._step = (self.limit or 0) / recover_steps
+        self._ceiling = self.limit  # rises by _step / 50 per success past the last throttled rate
         self._next = 0.0
         self._hold_until = 0.0
         self._lock = threading.Lock()
@@ -54,6 +57,7 @@ class Pacer:
             now = self._clock()
             self._hold_until = max(self._hold_until, now + hold_seconds)
             if self.rate is not None:
+                self._ceiling = max(self._floor, self.rate * 0.95)
                 self.rate = max(self._floor, self.rate * self._decrease)
 
     def succeeded(self) -> None:
@@ -61,5 +65,6 @@ class Pacer:
         if self.rate is None or self.limit is None or self.rate >= self.limit:
             return
         with self._lock:
-            if self.rate is not None and self.limit is not None:
-                self.rate = min(self.limit, self.rate + self._step)
+            if self.rate is not None and self.limit is not None and self._ceiling is not None:
+                self._ceiling = min(self.limit, self._ceiling + self._step / 50)
+                self.rate = min(self._ceiling, self.rate + self._step)
