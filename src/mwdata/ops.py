@@ -53,7 +53,7 @@ def read_status(cfg: Config) -> Any:
     return warehouse_status(cfg)
 
 
-def _hours(delta: timedelta) -> float:
+def hours(delta: timedelta) -> float:
     return delta.total_seconds() / 3600
 
 
@@ -82,20 +82,20 @@ def findings(cfg: Config, st: Any, now: datetime) -> list[Finding]:
                     "for good. Run mwdata sync now.",
                 )
             )
-        elif _hours(age) > limit:
+        elif hours(age) > limit:
             out.append(
                 Finding(
                     FRESHNESS,
                     e.entity,
-                    f"{e.entity}: no successful sync for {_hours(age):.0f} h (limit {limit:g} h)",
+                    f"{e.entity}: no successful sync for {hours(age):.0f} h (limit {limit:g} h)",
                 )
             )
-        elif e.entity in ACTIVITY and e.newest_record and _hours(now - e.newest_record) > limit:
+        elif e.entity in ACTIVITY and e.newest_record and hours(now - e.newest_record) > limit:
             out.append(
                 Finding(
                     STALLED,
                     e.entity,
-                    f"{e.entity}: syncs succeed but the newest record is {_hours(now - e.newest_record):.0f} h "
+                    f"{e.entity}: syncs succeed but the newest record is {hours(now - e.newest_record):.0f} h "
                     f"old (limit {limit:g} h): is the Data API's export delayed?",
                 )
             )

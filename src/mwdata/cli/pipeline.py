@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +192,7 @@ def status_cmd(
                     "entities": [
                         {
                             **{k: v for k, v in vars(e).items()},
-                            "freshness_lag_hours": _hours(now - e.watermark) if e.watermark else None,
+                            "freshness_lag_hours": ops.hours(now - e.watermark) if e.watermark else None,
                         }
                         for e in st.entities
                     ],
@@ -214,7 +214,7 @@ def status_cmd(
                 e.entity,
                 f"{e.rows:,}",
                 _fmt(e.watermark),
-                f"{_hours(now - e.watermark):.1f} h" if e.watermark else "-",
+                f"{ops.hours(now - e.watermark):.1f} h" if e.watermark else "-",
                 _fmt(e.last_run_started),
                 f"[{style}]{outcome}[/{style}]"
                 + (f" ({e.pending_windows} windows to resume)" if e.pending_windows else ""),
@@ -225,10 +225,6 @@ def status_cmd(
             common.console.print(f"[bold red]WARNING[/bold red] {w}")
     if check and warnings:
         raise FreshnessError("; ".join(warnings))
-
-
-def _hours(delta: timedelta) -> float:
-    return delta.total_seconds() / 3600
 
 
 def _fmt(ts: datetime | None) -> str:
