@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 EXE = str(Path(sys.executable).parent / "mwdata")
 
@@ -51,13 +52,26 @@ def test_bad_input_is_a_clear_error() -> None:
     assert out.returncode != 0 and "not found" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_serves_until_interrupted(samples_dir: Path) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as background jobs of a non-interactive shell inherit it
+
+
+@pytest.mark.parametrize(
+    ("sig", "inherit_ignored_sigint"),
+    [(signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["sigint", "sigint-inherited-ignored", "sigterm"],
+)
+def test_serves_until_interrupted(
+    samples_dir: Path, sig: signal.Signals, inherit_ignored_sigint: bool
+) -> None:
+    """Either stop signal ends the server cleanly, whatever signal dispositions it inherited."""
     proc = subprocess.Popen(
         [EXE, "simulate", "--port", "0", "--from-samples", str(samples_dir), "--api-key", "k1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200"},
+        preexec_fn=_ignore_sigint if inherit_ignored_sigint else None,
     )
     try:
         line = ""
@@ -67,6 +81,11 @@ def test_serves_until_interrupted(samples_dir: Path) -> None:
         url = line[line.index("http://") :].split()[0]
         r = httpx.get(f"{url}/users", headers={"Authorization": "k1"})
         assert r.status_code == 200 and len(r.json()["value"]) == 20
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "stopped after" in out and "Traceback" not in err
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
 from mwdata.cli import common
+from mwdata.cli.signals import stop_on_signals, wait_for_stop
 from mwdata.errors import ConfigError, MwdataError
 
 
@@ -107,7 +107,10 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         except MwdataError as err:
             common.fail(err)
-        with sim:
+        with (
+            sim,
+            stop_on_signals() as stop,
+        ):  # handlers first: a signal right after the URL still stops cleanly
             common.console.print(
                 f"Simulated Data API at [bold]{sim.records_url}[/bold]  (now = {sim.now():%Y-%m-%d %H:%M} UTC)"
             )
@@ -116,9 +119,6 @@ def register(app: typer.Typer) -> None:
             common.console.print(f"API key: {sim.api_key}   OAuth: POST {sim.base_url}/oauth/v1/token")
             if hr_out is not None:
                 common.console.print(f"HR extract: {hr_out}")
-            common.console.print("Ctrl-C to stop.")
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                common.console.print(f"stopped after {sim.stats.requests} requests")
+            common.console.print("Ctrl-C (or SIGTERM) to stop.")
+            wait_for_stop(stop)
+        common.console.print(f"stopped after {sim.stats.requests} requests")
