@@ -1,23 +1,39 @@
 """Configuration: `mwdata.toml` (non-secret settings) + environment variables (secrets, overrides).
 
-Secrets (API key, OAuth client secret, SMTP password) come only from the environment or from a file
-readable by its owner alone (mode 0600); a secret written inline in `mwdata.toml` is refused, so a
-config file can be committed or shared without leaking anything (invariant 5).
-Each layer owns one section; add fields to your section, with defaults, and document them in
-`init_template()`.
+Secrets (API key, OAuth client secret, SMTP password, PII salt, alert webhook) come only from the
+environment or from a file readable by its owner alone (mode 0600); a secret written inline in
+`mwdata.toml` is refused, so a config file can be committed or shared without leaking anything
+(invariant 5).
+
+The schema is declared once: every setting is a dataclass field whose `setting(...)` metadata holds
+its constraints (range, choices, pattern, a converter), its environment variable and whether it is a
+secret. `load_config` parses, then `validate` checks every field against its declaration, so a bad
+value is a ConfigError naming the section, the key, the value and what is allowed — never a silent
+default and never a failure deep inside a sync. A section is one dataclass plus one field of `Config`.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import math
 import os
+import re
 import stat
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields, replace
+from datetime import datetime
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from mwdata.catalog import RETENTION_DAYS
+from mwdata.catalog import entity as lookup_entity
 from mwdata.errors import ConfigError
+
+log = logging.getLogger("mwdata.config")
 
 DEFAULT_CONFIG_FILE = "mwdata.toml"
 DEFAULT_STORE = "mwdata.duckdb"
@@ -32,6 +48,8 @@ REGIONS: dict[str, str] = {
     "us-prod4": "https://api.prod4.us.moveworks.com",
     "us-prod3": "https://api.prod3.us.moveworks.com",
 }
+TRUE = ("true", "1", "yes", "on")
+FALSE = ("false", "0", "no", "off")
 
 
 class Secret:
@@ -60,19 +78,146 @@ class Secret:
         return hash(self._value)
 
 
+class Hidden(ValueError):
+    """A converter's complaint about a value that must not be echoed (it may hold a credential)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The declared constraints of one setting (see `setting`)."""
+
+    env: str | None = None
+    secret: bool = False
+    lo: float | None = None  # inclusive minimum
+    gt: float | None = None  # exclusive minimum
+    hi: float | None = None  # inclusive maximum
+    choices: tuple[str, ...] = ()
+    pattern: tuple[str, str] | None = None  # (regex matched in full, what it means)
+    nonempty: bool = False
+    convert: Callable[[Any], Any] | None = None  # value -> normalised value; ValueError(what is expected)
+
+
+def setting(default: Any = None, **rule: Any) -> Any:
+    """A config field with its constraints, e.g. `page_size: int = setting(1000, lo=1, hi=10000)`."""
+    return field(default=default, metadata={"rule": Rule(**rule)})
+
+
+def rule_of(f: Any) -> Rule:
+    return f.metadata.get("rule") or Rule()
+
+
+# ---- converters (raise ValueError("must be ...") or Hidden) ----
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _http_url(value: str) -> str:
+    """An http(s) URL with a host and no user name or password in it."""
+    u = urlsplit(value.strip())
+    if u.scheme.lower() not in ("http", "https") or not u.hostname:
+        raise Hidden("must be an http:// or https:// URL with a host")
+    if "@" in u.netloc:
+        raise Hidden(
+            "must not hold a user name or password (user:password@host): credentials come from the "
+            "environment or a chmod-600 file"
+        )
+    try:
+        u.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        raise Hidden("has an invalid port") from None
+    return value.strip()
+
+
+_RECORDS_PATH = re.compile(r"(?P<prefix>.*?)(?:/export/(?P<version>v\d+(?:beta\d+)?)(?:/records?)?)?/*")
+
+
+def split_base_url(value: str) -> tuple[str, str | None]:
+    """`https://host[/prefix][/export/<version>/records]` -> (`https://host[/prefix]`, version or None).
+
+    Moveworks' docs give the "Base API URI" with its path (`.../export/v1/records`, GOV `.../record`);
+    the bare host is accepted too. Query strings and fragments are refused."""
+    url = _http_url(value)
+    u = urlsplit(url)
+    if u.query or u.fragment:
+        raise Hidden("must not have a query string or fragment")
+    m = _RECORDS_PATH.fullmatch(u.path)
+    assert m is not None  # the pattern matches any path
+    return f"{u.scheme.lower()}://{u.netloc}{m['prefix']}", m["version"]
+
+
+def _base_url(value: str) -> str:
+    split_base_url(value)  # checked here; split into host and version by `_joined`
+    return value.strip()
+
+
+def _address(value: str) -> str:
+    if ";" in value:
+        raise ValueError(
+            'must list addresses separated by commas or as a TOML list (mail_to = ["a@example.com", '
+            '"b@example.com"]), not by semicolons'
+        )
+    addr = parseaddr(value)[1]
+    if addr.count("@") != 1 or addr.startswith("@") or addr.endswith("@") or any(c.isspace() for c in addr):
+        raise ValueError("must be an e-mail address like it-ops@example.com")
+    return value.strip()
+
+
+def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_address(v) for v in values)
+
+
+def _entities(values: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return tuple(dict.fromkeys(lookup_entity(v).path for v in values))
+    except KeyError as exc:
+        raise ValueError(f"must list known entities ({exc.args[0]})") from None
+
+
+def _iso_time(value: str) -> str:
+    try:
+        datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be an ISO date or date-time like 2026-05-01 or 2026-05-01T00:00:00Z") from None
+    return value.strip()
+
+
+IDENTIFIER = (r"[A-Za-z_][A-Za-z0-9_]{0,62}", "a SQL identifier (letters, digits, _)")
+
+
+# ---- the schema ----
+
+
 @dataclass(frozen=True)
 class ApiConfig:
-    region: str = "us"
-    base_url: str | None = None  # overrides region; e.g. the simulator's http://127.0.0.1:8765
-    version: str = "v1"
-    api_key: Secret | None = None
-    client_id: str | None = None
-    client_secret: Secret | None = None
-    token_url: str | None = None  # default: {host}/oauth/v1/token
-    requests_per_minute: float = 600.0
-    page_size: int = 1000
-    timeout_seconds: float = 60.0
-    max_retries: int = 8
+    region: str = setting("us", env="MWDATA_REGION", choices=tuple(REGIONS))
+    # overrides region; e.g. the simulator's http://127.0.0.1:8765 or a "Base API URI" with its path
+    base_url: str | None = setting(None, env="MWDATA_BASE_URL", convert=_base_url)
+    version: str = setting(
+        "v1", env="MWDATA_API_VERSION", pattern=(r"v\d+(beta\d+)?", "an API version like v1 or v1beta2")
+    )
+    org: str | None = setting(None, env="MWDATA_ORG", nonempty=True)  # label of the Moveworks org
+    api_key: Secret | None = setting(None, env="MWDATA_API_KEY", secret=True)
+    client_id: str | None = setting(None, env="MWDATA_CLIENT_ID", nonempty=True)
+    client_secret: Secret | None = setting(None, env="MWDATA_CLIENT_SECRET", secret=True)
+    token_url: str | None = setting(None, env="MWDATA_TOKEN_URL", convert=_http_url)  # {host}/oauth/v1/token
+    requests_per_minute: float = setting(600.0, env="MWDATA_REQUESTS_PER_MINUTE", lo=0, hi=1_000_000)
+    page_size: int = setting(1000, lo=1, hi=10_000)
+    timeout_seconds: float = setting(60.0, gt=0, hi=3600)
+    max_retries: int = setting(8, lo=0, hi=100)
+    request_deadline_seconds: float = setting(120.0, gt=0, hi=86_400)  # one request, body included
+    max_body_mb: float = setting(64.0, gt=0, hi=10_240)  # decompressed response body
+    give_up_seconds: float = setting(600.0, gt=0, hi=86_400)  # retrying one request, in total
 
     @property
     def host(self) -> str:
@@ -91,48 +236,57 @@ class ApiConfig:
 
 @dataclass(frozen=True)
 class SyncConfig:
-    start: str | None = None  # ISO date/time of the backfill start; default: oldest retained day
-    lookback_hours: float = 72.0
-    window_hours: float = 24.0
-    workers: int = 2
-    batch_size: int = 5000
-    entities: tuple[str, ...] = ("conversations", "interactions", "plugin-calls", "plugin-resources", "users")
+    # ISO date/time of the backfill start; default: oldest retained day
+    start: str | None = setting(None, convert=_iso_time)
+    lookback_hours: float = setting(72.0, lo=0, hi=RETENTION_DAYS * 24)
+    window_hours: float = setting(24.0, lo=0.1, hi=8760)
+    workers: int = setting(2, lo=1, hi=32)
+    batch_size: int = setting(5000, lo=1, hi=1_000_000)
+    entities: tuple[str, ...] = setting(
+        ("conversations", "interactions", "plugin-calls", "plugin-resources", "users"),
+        nonempty=True,
+        convert=_entities,
+    )
 
 
 @dataclass(frozen=True)
 class TransformConfig:
-    hr_file: str | None = None
-    pii: str = "show"  # show | hash | drop, for utterance text and e-mail addresses
-    target_schema: str = "analytics"
+    hr_file: str | None = setting(None, env="MWDATA_HR_FILE", nonempty=True)
+    # show | hash | drop, for utterance text and e-mail addresses
+    pii: str = setting("show", env="MWDATA_PII", choices=("show", "hash", "drop"))
+    pii_salt: Secret | None = setting(None, env="MWDATA_PII_SALT", secret=True)  # key of the hashes
+    target_schema: str = setting("analytics", pattern=IDENTIFIER)
     # HR rows not matched by e-mail: sources of users' external_ids the HR external_id may match
     # (empty = any), and sources whose external ids are HR employee ids (empty = no such match)
-    hr_external_id_sources: tuple[str, ...] = ()
-    hr_employee_id_sources: tuple[str, ...] = ()
+    hr_external_id_sources: tuple[str, ...] = setting(())
+    hr_employee_id_sources: tuple[str, ...] = setting(())
 
 
 @dataclass(frozen=True)
 class ReportConfig:
-    output_dir: str = "reports"
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    smtp_user: str | None = None
-    smtp_password: Secret | None = None
-    smtp_starttls: bool = False
-    mail_from: str | None = None
-    mail_to: tuple[str, ...] = ()
+    output_dir: str = setting("reports", nonempty=True)
+    smtp_host: str | None = setting(None, nonempty=True)
+    smtp_port: int = setting(25, lo=1, hi=65535)
+    smtp_tls: str = setting("starttls", choices=("starttls", "ssl", "none"))
+    smtp_ca_file: str | None = setting(None, nonempty=True)  # CA bundle to verify the server with
+    smtp_user: str | None = setting(None, nonempty=True)
+    smtp_password: Secret | None = setting(None, env="MWDATA_SMTP_PASSWORD", secret=True)
+    mail_from: str | None = setting(None, convert=_address)
+    mail_to: tuple[str, ...] = setting((), convert=_addresses)
 
 
 @dataclass(frozen=True)
 class AlertConfig:
-    webhook_url: Secret | None = None  # chat webhooks carry their token in the URL
-    max_freshness_hours: float = 48.0
-    retention_margin_days: float = 7.0
-    timeout_seconds: float = 10.0  # per webhook attempt (three attempts)
+    # chat webhooks carry their token in the URL
+    webhook_url: Secret | None = setting(None, env="MWDATA_ALERT_WEBHOOK", secret=True, convert=_http_url)
+    max_freshness_hours: float = setting(48.0, gt=0, hi=8760)
+    retention_margin_days: float = setting(7.0, lo=0, hi=RETENTION_DAYS)
+    timeout_seconds: float = setting(10.0, gt=0, hi=600)  # per webhook attempt (three attempts)
 
 
 @dataclass(frozen=True)
 class Config:
-    store: str = DEFAULT_STORE
+    store: str = setting(DEFAULT_STORE, env="MWDATA_STORE", nonempty=True)
     api: ApiConfig = field(default_factory=ApiConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     transform: TransformConfig = field(default_factory=TransformConfig)
@@ -153,34 +307,27 @@ def store_kind(store: str) -> str:
     return {"postgresql": "postgres", "file": "filesystem"}.get(scheme, scheme)
 
 
-SECRET_FIELDS = {
-    ("api", "api_key"),
-    ("api", "client_secret"),
-    ("report", "smtp_password"),
-    ("alerts", "webhook_url"),
-}
-ENV: dict[str, tuple[str, str]] = {
-    "MWDATA_BASE_URL": ("api", "base_url"),
-    "MWDATA_REGION": ("api", "region"),
-    "MWDATA_API_VERSION": ("api", "version"),
-    "MWDATA_API_KEY": ("api", "api_key"),
-    "MWDATA_CLIENT_ID": ("api", "client_id"),
-    "MWDATA_CLIENT_SECRET": ("api", "client_secret"),
-    "MWDATA_TOKEN_URL": ("api", "token_url"),
-    "MWDATA_REQUESTS_PER_MINUTE": ("api", "requests_per_minute"),
-    "MWDATA_STORE": ("", "store"),
-    "MWDATA_HR_FILE": ("transform", "hr_file"),
-    "MWDATA_PII": ("transform", "pii"),
-    "MWDATA_SMTP_PASSWORD": ("report", "smtp_password"),
-    "MWDATA_ALERT_WEBHOOK": ("alerts", "webhook_url"),
-}
 SECTIONS: dict[str, type] = {
-    "api": ApiConfig,
-    "sync": SyncConfig,
-    "transform": TransformConfig,
-    "report": ReportConfig,
-    "alerts": AlertConfig,
+    f.name: f.default_factory  # type: ignore[misc]
+    for f in fields(Config)
+    if f.default_factory is not MISSING
 }
+TOP_LEVEL = tuple(f.name for f in fields(Config) if f.name not in SECTIONS and f.name != "source")
+
+
+def _fields(section: str) -> dict[str, Any]:
+    cls = SECTIONS.get(section, Config)
+    return {f.name: f for f in fields(cls) if section or f.name in TOP_LEVEL}
+
+
+SECRET_FIELDS = {(s, n) for s in ("", *SECTIONS) for n, f in _fields(s).items() if rule_of(f).secret}
+ENV: dict[str, tuple[str, str]] = {
+    rule_of(f).env: (s, n)  # type: ignore[misc]
+    for s in ("", *SECTIONS)
+    for n, f in _fields(s).items()
+    if rule_of(f).env
+}
+DEPRECATED = {("report", "smtp_starttls")}  # bool: true -> smtp_tls = "starttls", false -> "none"
 
 
 def read_secret_file(path: str) -> str:
@@ -188,41 +335,198 @@ def read_secret_file(path: str) -> str:
     p = Path(path).expanduser()
     try:
         mode = p.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(f"secret file {p} is readable by others; run: chmod 600 {p}")
+        return p.read_text().strip()
     except OSError as exc:
-        raise ConfigError(f"secret file {p} cannot be read: {exc.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"secret file {p} is readable by others; run: chmod 600 {p}")
-    return p.read_text().strip()
+        raise ConfigError(f"secret file {p} cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"secret file {p} is not text (UTF-8)") from None
 
 
-def _coerce(section: str, name: str, raw: Any, target: type) -> Any:
-    where = f"[{section}] {name}" if section else name
-    ftype = {f.name: f.type for f in fields(target)}.get(name)
-    if ftype is None:
-        known = ", ".join(f.name for f in fields(target))
-        raise ConfigError(f"unknown setting {where}; known settings here: {known}")
-    if (section, name) in SECRET_FIELDS:
-        return Secret(str(raw)) if raw not in (None, "") else None
-    t = str(ftype)
-    try:
-        if t.startswith("tuple"):
-            items = raw.split(",") if isinstance(raw, str) else list(raw)
-            return tuple(str(i).strip() for i in items if str(i).strip())
-        if t.startswith("bool"):
-            if isinstance(raw, bool):
-                return raw
-            return str(raw).strip().lower() in ("1", "true", "yes", "on")
-        if t.startswith("int"):
-            return int(raw)
-        if t.startswith("float"):
-            return float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where} must be {t}, got {raw!r}") from None
-    return None if raw is None else str(raw)
+def _where(section: str, name: str) -> str:
+    return f"[{section}] {name}" if section else name
+
+
+def _kind(f: Any) -> str:
+    t = str(f.type).replace(" | None", "")
+    return "tuple" if t.startswith("tuple") else t
+
+
+def _bad(where: str, what: str, raw: Any, origin: str | None, echo: bool = True) -> ConfigError:
+    got = f", got {raw!r}" if echo else ""
+    return ConfigError(f"{where} {what}{got}" + (f" (set by {origin})" if origin else ""))
+
+
+def _coerce(section: str, name: str, raw: Any, origin: str | None = None) -> Any:
+    """A raw TOML or environment value -> the field's type; ConfigError if it is not of that type."""
+    where = _where(section, name)
+    known = _fields(section)
+    if name not in known:
+        raise ConfigError(f"unknown setting {where}; known settings here: {', '.join(known)}")
+    f = known[name]
+    kind = _kind(f)
+    if rule_of(f).secret:
+        text = str(raw).strip()
+        if any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise _bad(
+                where, "holds a control character (a pasted line break?); re-enter it", raw, origin, False
+            )
+        return Secret(text) if text else None
+    if raw is None:
+        return None
+    if kind == "bool":
+        text = str(raw).strip().lower()
+        if isinstance(raw, bool) or text in TRUE + FALSE:
+            return raw if isinstance(raw, bool) else text in TRUE
+        raise _bad(where, "must be true or false (also yes/no, on/off, 1/0)", raw, origin)
+    if kind == "int":
+        if isinstance(raw, bool | float):
+            raise _bad(where, "must be an integer", raw, origin)
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            raise _bad(where, "must be an integer", raw, origin) from None
+    if kind == "float":
+        try:
+            value = float(str(raw).strip()) if not isinstance(raw, bool) else math.nan
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise _bad(where, "must be a number", raw, origin)
+        return value
+    if kind == "tuple":
+        if not isinstance(raw, str | list):
+            raise _bad(where, "must be a list of strings (or one comma-separated string)", raw, origin)
+        items = raw.split(",") if isinstance(raw, str) else raw
+        return tuple(str(i).strip() for i in items if str(i).strip())
+    if not isinstance(raw, str):
+        raise _bad(where, "must be a string", raw, origin)
+    return raw.strip()
+
+
+def _describe(r: Rule, kind: str) -> str:
+    noun = "an integer" if kind == "int" else "a number"
+
+    def fmt(v: float) -> str:
+        return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+    if r.lo is not None and r.hi is not None:
+        return f"{noun} from {fmt(r.lo)} to {fmt(r.hi)}"
+    if r.gt is not None:
+        return f"{noun} greater than {fmt(r.gt)}" + (f" and at most {fmt(r.hi)}" if r.hi is not None else "")
+    return f"{noun} of at least {fmt(r.lo)}" if r.lo is not None else noun
+
+
+def _check_field(where: str, f: Any, value: Any, origin: str | None) -> Any:
+    r, kind = rule_of(f), _kind(f)
+    if value is None:
+        return None
+    if kind in ("int", "float"):
+        if (
+            (r.lo is not None and value < r.lo)
+            or (r.gt is not None and value <= r.gt)
+            or (r.hi is not None and value > r.hi)
+        ):
+            raise _bad(where, f"must be {_describe(r, kind)}", value, origin)
+        return value
+    if r.nonempty and not (value.reveal() if isinstance(value, Secret) else value):
+        raise _bad(where, "must not be empty", value, origin)
+    items = value if kind == "tuple" else (value,)
+    for item in items if r.choices else ():
+        if item not in r.choices:
+            raise _bad(where, f"must be one of {', '.join(r.choices)}", item, origin)
+    if r.pattern and not re.fullmatch(r.pattern[0], value):
+        raise _bad(where, f"must be {r.pattern[1]}", value, origin)
+    if r.convert is not None:
+        try:
+            if isinstance(value, Secret):
+                return Secret(r.convert(value.reveal()))
+            return r.convert(value)
+        except Hidden as exc:
+            raise _bad(where, str(exc), value, origin, echo=False) from None
+        except ValueError as exc:
+            raise _bad(where, str(exc), value, origin, echo=not r.secret) from None
+    return value
+
+
+def validate(cfg: Config, origins: dict[tuple[str, str], str] | None = None) -> Config:
+    """Check every setting against its declaration, then the rules that join settings; a normalised
+    copy of `cfg` or a ConfigError naming the section, key, bad value and what is allowed."""
+    origins = origins or {}
+    top: dict[str, Any] = {}
+    for name, f in _fields("").items():
+        top[name] = _check_field(name, f, getattr(cfg, name), origins.get(("", name)))
+    for section in SECTIONS:
+        obj = getattr(cfg, section)
+        top[section] = replace(
+            obj,
+            **{
+                name: _check_field(_where(section, name), f, getattr(obj, name), origins.get((section, name)))
+                for name, f in _fields(section).items()
+            },
+        )
+    cfg = replace(cfg, **top)
+    return _joined(cfg, origins)
+
+
+def _joined(cfg: Config, origins: dict[tuple[str, str], str]) -> Config:
+    """The rules that involve more than one setting."""
+    api, rep, tr = cfg.api, cfg.report, cfg.transform
+    if api.base_url:
+        host, version = split_base_url(api.base_url)
+        if version and ("api", "version") in origins and version != api.version:
+            raise ConfigError(
+                f"[api] base_url names API version {version} but [api] version is {api.version}; "
+                "drop one of them"
+            )
+        api = replace(api, base_url=host, version=version or api.version)
+        cfg = replace(cfg, api=api)
+    for label, url in (("[api] base_url", api.base_url), ("[api] token_url", api.token_url)):
+        u = urlsplit(url or "")
+        if u.scheme == "http" and not is_loopback(u.hostname):
+            log.warning(
+                "%s uses plain http:// to %s: the API key and the data cross the network unencrypted; "
+                "use https://",
+                label,
+                u.hostname,
+            )
+    if tr.pii == "hash" and (tr.pii_salt is None or len(tr.pii_salt.reveal()) < 16):
+        raise ConfigError(
+            '[transform] pii = "hash" needs a secret salt of at least 16 characters, so that hashed '
+            "e-mails cannot be reversed by hashing a list of known addresses: set MWDATA_PII_SALT, or "
+            'pii_salt_file = "<path of a chmod-600 file>" in [transform]. Make one with: '
+            'python -c "import secrets; print(secrets.token_hex(32))" and keep it: a new salt changes '
+            "every hashed value."
+        )
+    if rep.smtp_tls == "none" and rep.smtp_host and not is_loopback(rep.smtp_host):
+        raise ConfigError(
+            f'[report] smtp_tls = "none" is allowed only for a loopback SMTP server, not {rep.smtp_host}: '
+            'the password and the report would cross the network in clear. Use smtp_tls = "starttls" '
+            '(port 587) or "ssl" (port 465)'
+        )
+    return cfg
+
+
+def _tls_alias(report: dict[str, Any], origins: dict[tuple[str, str], str], file: Path) -> None:
+    """The deprecated `smtp_starttls` bool -> `smtp_tls` (true -> starttls, false -> none)."""
+    raw = report.pop("smtp_starttls")
+    text = str(raw).strip().lower()
+    if not isinstance(raw, bool) and text not in TRUE + FALSE:
+        raise _bad("[report] smtp_starttls", "must be true or false", raw, str(file))
+    mapped = "starttls" if (raw if isinstance(raw, bool) else text in TRUE) else "none"
+    if "smtp_tls" in report and report["smtp_tls"] != mapped:
+        raise ConfigError(
+            f"[report] smtp_starttls (deprecated) and smtp_tls disagree in {file}; keep only smtp_tls"
+        )
+    log.warning('[report] smtp_starttls is deprecated; write smtp_tls = "%s" instead', mapped)
+    report["smtp_tls"] = mapped
+    origins[("report", "smtp_tls")] = f"smtp_starttls in {file}"
 
 
 def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Config:
-    """Read `mwdata.toml` (if present; an explicit path must exist), then apply environment overrides."""
+    """Read `mwdata.toml` (if present; an explicit path must exist), apply environment overrides,
+    then validate every setting (see `validate`)."""
     env = dict(os.environ if env is None else env)
     explicit = path is not None or "MWDATA_CONFIG" in env
     file = Path(path or env.get("MWDATA_CONFIG") or DEFAULT_CONFIG_FILE)
@@ -232,100 +536,117 @@ def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] 
             data = tomllib.loads(file.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file} is not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {file} cannot be read: {exc}") from None
     elif explicit:
         raise ConfigError(f"config file {file} not found; create one with: mwdata init")
 
-    values: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
-    top: dict[str, Any] = {}
-    for key, raw in data.items():
+    raw: dict[str, dict[str, Any]] = {"": {}, **{s: {} for s in SECTIONS}}
+    origins: dict[tuple[str, str], str] = {}
+    for key, value in data.items():
         if key in SECTIONS:
-            if not isinstance(raw, dict):
+            if not isinstance(value, dict):
                 raise ConfigError(f"[{key}] must be a table in {file}")
-            for name, value in raw.items():
-                if name.endswith("_file") and (key, name[: -len("_file")]) in SECRET_FIELDS:
-                    values[key][name[: -len("_file")]] = _coerce(
-                        key, name[:-5], read_secret_file(value), SECTIONS[key]
-                    )
-                    continue
-                if (key, name) in SECRET_FIELDS:
+            for name, v in value.items():
+                base = name.removesuffix("_file")
+                if name != base and (key, base) in SECRET_FIELDS:
+                    if not isinstance(v, str) or not v.strip():
+                        raise ConfigError(f"[{key}] {name} must be the path of a file in {file}")
+                    raw[key][base] = read_secret_file(v)
+                    origins[(key, base)] = f"{name} in {file}"
+                elif (key, name) in SECRET_FIELDS:
                     raise ConfigError(
                         f"[{key}] {name} must not be written in {file}: secrets come from the environment "
                         f'or from {name}_file = "<path of a chmod-600 file>"'
                     )
-                values[key][name] = _coerce(key, name, value, SECTIONS[key])
-        elif key == "store":
-            top["store"] = str(raw)
-            if "://" in top["store"] and urlsplit(top["store"]).password is not None:
+                else:
+                    raw[key][name] = v
+                    origins[(key, name)] = str(file)
+        elif key in TOP_LEVEL:
+            raw[""][key] = value
+            origins[("", key)] = str(file)
+            if key == "store" and "://" in str(value) and urlsplit(str(value)).password is not None:
                 raise ConfigError(
                     f"the store URL in {file} holds a password: secrets come from the environment "
                     "(MWDATA_STORE_PASSWORD, or MWDATA_STORE_PASSWORD_FILE naming a chmod-600 file)"
                 )
         else:
             raise ConfigError(
-                f"unknown section or key {key!r} in {file}; known: store, {', '.join(SECTIONS)}"
+                f"unknown section or key {key!r} in {file}; known: {', '.join(TOP_LEVEL + tuple(SECTIONS))}"
             )
-
+    if "smtp_starttls" in raw["report"]:
+        _tls_alias(raw["report"], origins, file)
     for var, (section, name) in ENV.items():
         if var in env and env[var] != "":
-            if section:
-                values[section][name] = _coerce(section, name, env[var], SECTIONS[section])
-            else:
-                top[name] = env[var]
+            raw[section][name] = env[var]
+            origins[(section, name)] = var
+
+    typed = {
+        s: {n: _coerce(s, n, v, origins.get((s, n))) for n, v in vals.items()} for s, vals in raw.items()
+    }
     cfg = Config(
         source=str(file) if file.exists() else None,
-        **top,
-        **{s: SECTIONS[s](**v) for s, v in values.items()},
+        **typed[""],
+        **{s: SECTIONS[s](**typed[s]) for s in SECTIONS},
     )
-    if cfg.transform.pii not in ("show", "hash", "drop"):
-        raise ConfigError(f"[transform] pii must be show, hash or drop, got {cfg.transform.pii!r}")
-    cfg.api.host  # validates the region early  # noqa: B018
-    return cfg
+    return validate(cfg, origins)
 
 
-def with_overrides(cfg: Config, **sections: dict[str, Any]) -> Config:
-    """A copy of `cfg` with some fields of some sections replaced (used by CLI options and tests)."""
+def with_overrides(cfg: Config, **sections: Any) -> Config:
+    """A copy of `cfg` with some fields of some sections replaced (used by CLI options and tests),
+    validated like a loaded config."""
     changes: dict[str, Any] = {}
     for name, updates in sections.items():
-        if name == "store":
-            changes["store"] = updates
-        else:
+        if name in SECTIONS:
             changes[name] = replace(getattr(cfg, name), **updates)
-    return replace(cfg, **changes)
+        else:
+            changes[name] = updates
+    return validate(replace(cfg, **changes))
 
 
 def init_template() -> str:
     """The commented `mwdata.toml` written by `mwdata init` (no secrets: those come from the environment)."""
     return """# mwdata configuration. Secrets never go in this file: set them in the environment
-# (MWDATA_API_KEY, or MWDATA_CLIENT_ID + MWDATA_CLIENT_SECRET, MWDATA_SMTP_PASSWORD) or point to a
-# file only you can read (chmod 600) with api_key_file / client_secret_file / smtp_password_file.
-# Every setting can be overridden by its environment variable (see the docs).
+# (MWDATA_API_KEY, or MWDATA_CLIENT_ID + MWDATA_CLIENT_SECRET, MWDATA_SMTP_PASSWORD, MWDATA_PII_SALT)
+# or point to a file only you can read (chmod 600) with api_key_file / client_secret_file /
+# smtp_password_file / pii_salt_file. Some settings can be overridden by an environment variable (see
+# the docs). Every value is checked when the file is read: a bad one stops mwdata with a clear error.
 
 # Where the data goes: a DuckDB file (default), or a warehouse URL (postgresql://..., snowflake://...).
 store = "mwdata.duckdb"                 # MWDATA_STORE
 
 [api]
 region = "us"                           # us, eu, ca, gov, jp, uk, us-prod4, us-prod3 (MWDATA_REGION)
-# base_url = "http://127.0.0.1:8765"    # overrides region, e.g. the local simulator (MWDATA_BASE_URL)
+# base_url = "https://api.moveworks.ai/export/v1/records"  # overrides region (MWDATA_BASE_URL): the
+#                                       # "Base API URI" of your region, with or without its path, or
+#                                       # the local simulator, e.g. http://127.0.0.1:8765
 version = "v1"                          # v1 (current) or v1beta2 (MWDATA_API_VERSION)
+# org = "acme"                          # label of your Moveworks org (MWDATA_ORG): with the API host it
+#                                       # names the tenant a store is filled from
 # api_key_file = "~/.config/mwdata/api_key"          # or MWDATA_API_KEY
 # client_id = "..."                                    # OAuth2 client credentials (MWDATA_CLIENT_ID)
 # client_secret_file = "~/.config/mwdata/client_secret"  # or MWDATA_CLIENT_SECRET
 # token_url = "https://api.moveworks.ai/oauth/v1/token"  # default: <regional host>/oauth/v1/token
 requests_per_minute = 600               # shared by all workers; lowered automatically after a 429
-page_size = 1000                        # records per request ($top)
-timeout_seconds = 60
+page_size = 1000                        # records per request ($top), 1 to 10000
+timeout_seconds = 60                    # per network operation (connect, each read)
 max_retries = 8                         # per request, on 5xx / timeouts / dropped connections
+request_deadline_seconds = 120          # total time of one request, body included
+max_body_mb = 64                        # cap on one decompressed response body
+give_up_seconds = 600                   # total time to keep retrying one request
 
 [sync]
 # start = "2026-05-01"                  # first backfill from here (default: oldest retained day)
 lookback_hours = 72                     # re-read this much before the watermark (rows appear late)
-window_hours = 24                       # size of a checkpointed window of last_updated_time
-workers = 2                             # windows read in parallel, under the shared pacing
+window_hours = 24                       # size of a checkpointed window of last_updated_time (0.1 to 8760)
+workers = 2                             # windows read in parallel, under the shared pacing (1 to 32)
 batch_size = 5000                       # records per committed batch (bounds memory)
 entities = ["conversations", "interactions", "plugin-calls", "plugin-resources", "users"]
 
 [transform]
 pii = "show"                            # show | hash | drop (utterance text, e-mail addresses)
+# "hash" needs a secret salt (16+ characters): MWDATA_PII_SALT, or
+# pii_salt_file = "~/.config/mwdata/pii_salt"          (a chmod-600 file)
 # hr_file = "hr.csv"
 # hr_external_id_sources = ["SNOW"]      # HR external_id matches these users' external_ids sources (default: any)
 # hr_employee_id_sources = ["WORKDAY"]   # users' external ids from these sources are HR employee ids
@@ -334,6 +655,10 @@ target_schema = "analytics"
 [report]
 output_dir = "reports"
 # smtp_host = "smtp.example.com"
+# smtp_port = 587
+# smtp_tls = "starttls"                 # starttls (default) | ssl (port 465) | none (loopback hosts only)
+# smtp_ca_file = "/etc/ssl/private-ca.pem"  # CA to verify the server with (default: the system's)
+# smtp_user = "reporter"                # password: MWDATA_SMTP_PASSWORD or smtp_password_file
 # mail_from = "analytics@example.com"
 # mail_to = ["it-ops@example.com"]
 

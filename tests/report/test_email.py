@@ -76,6 +76,7 @@ def _cfg(port: int, password: str = PASSWORD) -> ReportConfig:
     return ReportConfig(
         smtp_host="127.0.0.1",
         smtp_port=port,
+        smtp_tls="none",
         smtp_user="reporter",
         smtp_password=Secret(password),
         mail_from="mwdata@example.test",
@@ -126,7 +127,7 @@ def test_cli_report_email_end_to_end(smtp: tuple[Inbox, int], mart_store: Path, 
     inbox, port = smtp
     (tmp_path / "mwdata.toml").write_text(
         f'store = "{mart_store}"\n[report]\noutput_dir = "{tmp_path / "reports"}"\nsmtp_host = "127.0.0.1"\n'
-        f'smtp_port = {port}\nsmtp_user = "reporter"\nmail_from = "mwdata@example.test"\nmail_to = ["ops@example.test"]\n'
+        f'smtp_port = {port}\nsmtp_tls = "none"\nsmtp_user = "reporter"\nmail_from = "mwdata@example.test"\nmail_to = ["ops@example.test"]\n'
     )
     r = subprocess.run(
         [str(Path(sys.executable).with_name("mwdata")), "-v", "report", "--email", "--days", "14"],

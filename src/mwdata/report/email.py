@@ -42,7 +42,7 @@ def send(cfg: ReportConfig, msg: EmailMessage, timeout: float = 30.0) -> None:
     where = f"{cfg.smtp_host}:{cfg.smtp_port}"
     try:
         with smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=timeout) as smtp:
-            if cfg.smtp_starttls:
+            if cfg.smtp_tls == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
             if cfg.smtp_user:
                 if cfg.smtp_password is None:
