@@ -61,7 +61,6 @@ USERS = [
 _HR = [
     # email, employee_id, department, external_id
     (" ADA.lovelace@example.com ", "E1", "Math", ""),
-    ("ada.lovelace@example.com", "E9", "Dup", ""),  # a second row for Ada: never a second match
     ("grace.hopper@corp.example", "E2", "Navy", "sn-grace"),
     ("alan.turing@corp.example", "W-300", "Crypto", ""),
     ("shared@corp.example", "E4", "Shared", "sn-shared"),

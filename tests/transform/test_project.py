@@ -15,6 +15,7 @@ from mwdata.metrics.docs import render
 from mwdata.transform import build, check
 from mwdata.transform import project as proj
 from mwdata.transform.runner import profile, read_hr_file
+from tests.transform import pii_cases
 from tests.transform.fixtures import load_duckdb, read_samples
 
 REPO = Path(__file__).resolve().parents[2]
@@ -160,7 +161,8 @@ def test_planted_defects_are_caught(defects_store: tuple[Path, object]) -> None:
 
 
 def test_hr_file_contract(tmp_path: Path) -> None:
-    assert read_hr_file(str(tmp_path / "absent.csv")) == []
+    with pytest.raises(InputFileError, match="absent.csv does not exist"):
+        read_hr_file(str(tmp_path / "absent.csv"))
     bad = tmp_path / "bad.csv"
     bad.write_text("email,department\na@x.com,Eng\n")
     with pytest.raises(InputFileError, match="employee_id"):
@@ -228,7 +230,7 @@ def test_pii_switch_hides_utterances_and_emails(mode: str, tmp_path: Path) -> No
               "external_ids": [{"connector_name": "gsuite", "external_id": "Secret.Person@x.com", "source": "GSUITE"}]}]  # fmt: skip
     db = tmp_path / "p.duckdb"
     load_duckdb(db, {"interactions": [_inter("i1", "c1", t)], "users": users})
-    cfg = Config(store=str(db), transform=TransformConfig(pii=mode))
+    cfg = Config(store=str(db), transform=pii_cases.transform(mode, "a salt" if mode == "hash" else None))
     build(
         cfg,
         select=["+stg_moveworks__users", "+stg_moveworks__interactions", "+stg_moveworks__user_external_ids"],
@@ -252,4 +254,4 @@ def test_pii_switch_hides_utterances_and_emails(mode: str, tmp_path: Path) -> No
         if mode == "drop":
             assert value is None
         else:
-            assert value != clear and len(value) == 32  # md5 hex
+            assert value != clear and len(value) == 64  # keyed sha256 hex (staging is a table here)

@@ -37,9 +37,22 @@
   cast(date_trunc('week', {{ d }}) as date)
 {%- endmacro %}
 
-{# A stable hex digest (PII hashing). #}
+{# A keyed hex digest for PII: sha256 of the build's secret key (64 hex characters, derived by
+   mwdata from [transform] pii_salt) followed by the value. The key is never part of the SQL, so it
+   is in no compiled file, log or view definition: DuckDB reads it from a session variable that
+   mwdata's dbt-duckdb plugin sets on each connection, PostgreSQL from a session setting passed
+   through PGOPTIONS. Without the key (outside a build) the digest is null: it fails closed. #}
 {% macro mw_hash(expr) -%}
-  md5(cast({{ expr }} as {{ dbt.type_string() }}))
+  {{ return(adapter.dispatch('mw_hash', 'mwdata_moveworks')(expr)) }}
+{%- endmacro %}
+{% macro default__mw_hash(expr) -%}
+  {{ exceptions.raise_compiler_error("pii = hash|drop builds on DuckDB and PostgreSQL stores only") }}
+{%- endmacro %}
+{% macro duckdb__mw_hash(expr) -%}
+  sha256(getvariable('mwdata_pii_key') || cast({{ expr }} as varchar))
+{%- endmacro %}
+{% macro postgres__mw_hash(expr) -%}
+  encode(sha256(convert_to(nullif(current_setting('mwdata.pii_key', true), '') || cast({{ expr }} as text), 'UTF8')), 'hex')
 {%- endmacro %}
 
 {# PII switch: show | hash | drop (var mwdata_pii). #}
@@ -48,6 +61,53 @@
   {%- if mode == 'hash' -%}{{ mw_hash(expr) }}
   {%- elif mode == 'drop' -%}cast(null as {{ dbt.type_string() }})
   {%- else -%}{{ expr }}{%- endif -%}
+{%- endmacro %}
+
+{# A join key built from PII (an e-mail, an external id): the clear value with pii = show, else its
+   keyed digest (with pii = drop too, so no plaintext key sits in any relation of the target schemas).
+   Both sides of a join use it, so the match is the same in every mode. #}
+{% macro mw_match_key(expr) -%}
+  {%- if var('mwdata_pii', 'show') == 'show' -%}{{ expr }}{%- else -%}{{ mw_hash(expr) }}{%- endif -%}
+{%- endmacro %}
+
+{# Staging models holding PII are views with pii = show, tables otherwise: their digests need the
+   build's key, which a view read outside the build does not have. #}
+{% macro mw_pii_materialized() -%}
+  {{ return('view' if var('mwdata_pii', 'show') == 'show' else 'table') }}
+{%- endmacro %}
+
+{# A timestamp column, or when the store could not type it (null) the record's original text in
+   _record parsed as epoch milliseconds / seconds or an RFC 1123 date ('Sun, 06 Nov 1994 08:49:37
+   GMT'); null when that fails too (the record is then quarantined). #}
+{% macro mw_timestamp(column) -%}
+  coalesce({{ column }}, {{ mw_parse_timestamp(mw_json_text('_record', column)) }})
+{%- endmacro %}
+{% macro mw_parse_timestamp(text) -%}
+  {{ return(adapter.dispatch('mw_parse_timestamp', 'mwdata_moveworks')(text)) }}
+{%- endmacro %}
+{% macro default__mw_parse_timestamp(text) -%}
+  case
+    when {{ text }} ~ '^[0-9]{13}$' then to_timestamp(cast({{ text }} as bigint) / 1000.0)
+    when {{ text }} ~ '^[0-9]{10}$' then to_timestamp(cast({{ text }} as bigint))
+    when {{ text }} ~ '^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (0[1-9]|[12][0-9]|3[01]) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [1-9][0-9]{3} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] GMT$'
+    then {{ _mw_rfc1123(text) }}
+  end
+{%- endmacro %}
+{# Without an exception-free parser on PostgreSQL: the day is checked against the month's length. #}
+{% macro _mw_rfc1123(t) -%}
+  {%- set y = 'cast(substr(' ~ t ~ ', 13, 4) as int)' -%}
+  {%- set m = "((position(substr(" ~ t ~ ", 9, 3) in 'JanFebMarAprMayJunJulAugSepOctNovDec') + 2) / 3)" -%}
+  {%- set d = 'cast(substr(' ~ t ~ ', 6, 2) as int)' -%}
+  case when {{ d }} <= extract(day from make_date({{ y }}, {{ m }}, 1) + interval '1 month' - interval '1 day')
+       then make_timestamptz({{ y }}, {{ m }}, {{ d }}, cast(substr({{ t }}, 18, 2) as int),
+                             cast(substr({{ t }}, 21, 2) as int), cast(substr({{ t }}, 24, 2) as int), 'UTC') end
+{%- endmacro %}
+{% macro duckdb__mw_parse_timestamp(text) -%}
+  case
+    when regexp_full_match({{ text }}, '[0-9]{13}') then to_timestamp(cast({{ text }} as bigint) / 1000.0)
+    when regexp_full_match({{ text }}, '[0-9]{10}') then to_timestamp(cast({{ text }} as bigint))
+    else try_strptime({{ text }}, '%a, %d %b %Y %H:%M:%S GMT') at time zone 'UTC'
+  end
 {%- endmacro %}
 
 {# A vocabulary value, or 'other' when the seed does not know it (null stays null). #}

@@ -34,7 +34,7 @@ with users as (
 ), by_employee_id as (
     select x.user_id, x._user_rank, h.hr_row_id
     from ids x
-    join hr h on h.employee_id = x._external_id_key
+    join hr h on {{ mw_match_key('h.employee_id') }} = x._external_id_key
     where {{ mw_source_in('x.source', emp_sources, 'false') }}
 ), pass_email as (
     {{ mw_match_pass('by_email') }}

@@ -1,23 +1,26 @@
+{{ config(materialized=mw_pii_materialized()) }}
 -- One row per conversation: the latest version per id, detail flattened, vocabularies normalised.
 with ranked as (
-    select *, row_number() over (partition by id order by last_updated_time desc, _synced_at desc) as _version_rank
-    from {{ source('moveworks', 'conversations') }}
+    {{ mw_latest('conversations') }}
 )
 select
     id as conversation_id,
     user_id,
-    created_time,
+    _created_time as created_time,
     last_updated_time,
-    {{ mw_day('created_time') }} as date_day,
+    {{ mw_day('_created_time') }} as date_day,
     {{ mw_normalise('primary_domain', 'conversations.primary_domain') }} as primary_domain,
     primary_domain as primary_domain_raw,
     {{ mw_normalise('route', 'conversations.route') }} as route,
     route as route_raw,
     {{ mw_normalise('type', 'conversations.type') }} as conversation_type,
     type as conversation_type_raw,
-{%- for key in ['type', 'source', 'domain', 'usecase_id', 'usecase_name', 'ticket_id', 'campaign_id', 'campaign_name', 'channel_id', 'channel_name', 'content'] %}
+{%- for key in ['type', 'source', 'domain', 'usecase_id', 'usecase_name', 'ticket_id', 'campaign_id', 'campaign_name', 'channel_id', 'channel_name'] %}
     {{ mw_json_text('detail', key) }} as detail_{{ key }},
 {%- endfor %}
+    -- the intercepted message: end-user text, behind the PII switch
+    {{ mw_pii(mw_json_text('detail', 'content')) }} as detail_content,
     _synced_at
 from ranked
 where _version_rank = 1
+  and _quarantine_reason is null  -- listed in moveworks__quarantine instead

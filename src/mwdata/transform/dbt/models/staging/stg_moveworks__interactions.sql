@@ -1,7 +1,7 @@
+{{ config(materialized=mw_pii_materialized()) }}
 -- One row per interaction (user inputs and bot responses): latest version, detail flattened.
 with ranked as (
-    select *, row_number() over (partition by id order by last_updated_time desc, _synced_at desc) as _version_rank
-    from {{ source('moveworks', 'interactions') }}
+    {{ mw_latest('interactions') }}
 )
 select
     id as interaction_id,
@@ -23,9 +23,10 @@ select
     {{ mw_json_text('detail', 'detail') }} as detail_detail,
     {{ mw_json_text('detail', 'resource_id') }} as detail_resource_id,
     {{ mw_json_text('detail', 'file_types') }} as file_types,
-    created_time,
+    _created_time as created_time,
     last_updated_time,
-    {{ mw_day('created_time') }} as date_day,
+    {{ mw_day('_created_time') }} as date_day,
     _synced_at
 from ranked
 where _version_rank = 1
+  and _quarantine_reason is null  -- listed in moveworks__quarantine instead

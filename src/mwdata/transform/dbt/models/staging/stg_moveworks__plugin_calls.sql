@@ -1,7 +1,6 @@
 -- One row per plugin call: latest version, latency, native/custom classification.
 with ranked as (
-    select *, row_number() over (partition by id order by last_updated_time desc, _synced_at desc) as _version_rank
-    from {{ source('moveworks', 'plugin_calls') }}
+    {{ mw_latest('plugin_calls') }}
 )
 select
     id as plugin_call_id,
@@ -15,10 +14,11 @@ select
     coalesce(used, false) as used,
     not coalesce(served, false) as is_unsuccessful,
     plugin_update_time,
-    {{ mw_seconds_between('created_time', 'plugin_update_time') }} as latency_seconds,
-    created_time,
+    {{ mw_seconds_between('_created_time', 'plugin_update_time') }} as latency_seconds,
+    _created_time as created_time,
     last_updated_time,
-    {{ mw_day('created_time') }} as date_day,
+    {{ mw_day('_created_time') }} as date_day,
     _synced_at
 from ranked
 where _version_rank = 1
+  and _quarantine_reason is null  -- listed in moveworks__quarantine instead

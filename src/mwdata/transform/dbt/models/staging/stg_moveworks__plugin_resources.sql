@@ -1,7 +1,6 @@
 -- One row per plugin resource: latest version, detail flattened.
 with ranked as (
-    select *, row_number() over (partition by id order by last_updated_time desc, _synced_at desc) as _version_rank
-    from {{ source('moveworks', 'plugin_resources') }}
+    {{ mw_latest('plugin_resources') }}
 )
 select
     id as plugin_resource_id,
@@ -16,9 +15,10 @@ select
 {%- for key in ['domain', 'external_resource_id', 'name', 'snippet', 'source', 'type', 'url', 'ticket_type'] %}
     {{ mw_json_text('detail', key) }} as detail_{{ key }},
 {%- endfor %}
-    created_time,
+    _created_time as created_time,
     last_updated_time,
-    {{ mw_day('created_time') }} as date_day,
+    {{ mw_day('_created_time') }} as date_day,
     _synced_at
 from ranked
 where _version_rank = 1
+  and _quarantine_reason is null  -- listed in moveworks__quarantine instead

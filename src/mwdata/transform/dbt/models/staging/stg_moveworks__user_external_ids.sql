@@ -1,7 +1,8 @@
+{{ config(materialized=mw_pii_materialized()) }}
 -- One row per roster user (latest version) and distinct identity in a connected system, flattened
 -- from users.external_ids ([{connector_name, external_id, source}]; null or non-array: no rows).
 -- external_id sits behind the PII switch (GSUITE ids are e-mail addresses); _external_id_key is the
--- trimmed clear value the HR match uses, like stg_moveworks__users._email_key.
+-- trimmed value the HR match uses (its keyed digest unless pii = show), like stg_moveworks__users._email_key.
 with ranked as (
     select id, external_ids,
            row_number() over (partition by id order by last_updated_time desc, _synced_at desc) as _version_rank
@@ -21,6 +22,6 @@ select distinct
     connector_name,
     source,
     {{ mw_pii('external_id') }} as external_id,
-    external_id as _external_id_key
+    {{ mw_match_key('external_id') }} as _external_id_key
 from flat
 where external_id is not null and external_id <> ''

@@ -1,12 +1,12 @@
+{{ config(materialized=mw_pii_materialized()) }}
 -- One row per user of the roster: latest version; e-mail behind the PII switch.
 with ranked as (
-    select *, row_number() over (partition by id order by last_updated_time desc, _synced_at desc) as _version_rank
-    from {{ source('moveworks', 'users') }}
+    {{ mw_latest('users') }}
 )
 select
     id as user_id,
     {{ mw_pii('email_addr') }} as email,
-    lower(trim(email_addr)) as _email_key,
+    {{ mw_match_key('lower(trim(email_addr))') }} as _email_key,
     {{ mw_pii('first_name') }} as first_name,
     {{ mw_pii('last_name') }} as last_name,
     coalesce(access_to_bot, false) as access_to_bot,
@@ -17,3 +17,4 @@ select
     _synced_at
 from ranked
 where _version_rank = 1
+  and _quarantine_reason is null  -- listed in moveworks__quarantine instead

@@ -36,3 +36,9 @@ select day, n, mean_n, sd_n from banded
 where prior_days >= 7
   and abs(n - mean_n) > {{ band }} * greatest(coalesce(sd_n, 0), 0.1 * mean_n, 1)
 {% endtest %}
+
+{# Rows of the quarantine mart (records the models cannot use); a warning, so one bad record never
+   stops the nightly run. mwdata's runner replaces the message with the entities and ids. #}
+{% test quarantined_records(model) %}
+select entity, record_id, reason from {{ model }}
+{% endtest %}
