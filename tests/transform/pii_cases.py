@@ -24,15 +24,8 @@ MANAGER = "boss.zyxw@corp.example"
 
 
 def transform(pii: str, salt: str | None = None, **kw: Any) -> TransformConfig:
-    """[transform] with a pii_salt (set on the object while config.py has no such field yet)."""
-    if salt is None:
-        return TransformConfig(pii=pii, **kw)
-    try:
-        return TransformConfig(pii=pii, pii_salt=Secret(salt), **kw)  # type: ignore[call-arg]
-    except TypeError:
-        t = TransformConfig(pii=pii, **kw)
-        object.__setattr__(t, "pii_salt", Secret(salt))
-        return t
+    """[transform] with pii and its salt."""
+    return TransformConfig(pii=pii, pii_salt=Secret(salt) if salt is not None else None, **kw)
 
 
 def records() -> dict[str, list[dict[str, Any]]]:

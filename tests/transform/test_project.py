@@ -230,7 +230,9 @@ def test_pii_switch_hides_utterances_and_emails(mode: str, tmp_path: Path) -> No
               "external_ids": [{"connector_name": "gsuite", "external_id": "Secret.Person@x.com", "source": "GSUITE"}]}]  # fmt: skip
     db = tmp_path / "p.duckdb"
     load_duckdb(db, {"interactions": [_inter("i1", "c1", t)], "users": users})
-    cfg = Config(store=str(db), transform=pii_cases.transform(mode, "a salt" if mode == "hash" else None))
+    cfg = Config(
+        store=str(db), transform=pii_cases.transform(mode, "sixteen characters+" if mode == "hash" else None)
+    )
     build(
         cfg,
         select=["+stg_moveworks__users", "+stg_moveworks__interactions", "+stg_moveworks__user_external_ids"],

@@ -88,14 +88,18 @@ def register(app: typer.Typer) -> None:
     def export(
         fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
         out: str = typer.Option("export", "--out", help="Output folder."),
-        raw: bool = typer.Option(True, "--raw/--no-raw", help="Include the raw tables."),
+        raw: bool = typer.Option(
+            False,
+            "--include-raw/--no-raw",
+            help="Also export the raw tables (plaintext PII: refused unless [transform] pii = show).",
+        ),
     ) -> None:
-        """Export the marts (and raw tables) as Parquet (month-partitioned when large) or CSV."""
+        """Export the marts (and, asked, the raw tables) as Parquet (month-partitioned when large) or CSV."""
         from mwdata.store.export import export_store
 
         cfg = common.config()
         schemas = (cfg.transform.target_schema, "raw") if raw else (cfg.transform.target_schema,)
-        done = export_store(_duckdb_path(cfg), out, fmt, schemas)
+        done = export_store(_duckdb_path(cfg), out, fmt, schemas, pii=cfg.transform.pii)
         for t in done:
             kind = " (partitioned by month)" if t.partitioned else ""
             common.console.print(f"{t.schema}.{t.table}: {t.rows:,} rows -> {t.path}{kind}")

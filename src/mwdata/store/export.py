@@ -1,6 +1,9 @@
-"""`mwdata export`: copy the marts and the raw tables out of a DuckDB store as Parquet or CSV.
+"""`mwdata export`: copy the marts (and, when asked, the raw tables) out of a DuckDB store as Parquet or CSV.
 
-For Power BI / Tableau / Looker users who do not query DuckDB. Large tables (more than
+For Power BI / Tableau / Looker users who do not query DuckDB. Exports follow [transform] pii: the
+raw tables (plaintext e-mails, names, utterances) are left out unless asked for, and refused with
+pii = hash|drop; marts last built with pii = show (or before builds were recorded) are refused
+while the setting hides PII, until `mwdata build` rebuilds them. Large tables (more than
 `partition_threshold` rows with a timestamp column) are written as hive-partitioned Parquet by month
 (`<table>/month=2026-05/*.parquet`), so a BI tool can prune by month; CSV is always one file per table.
 The export reads a lock-free snapshot of the store (see `mwdata.app.db`), so it can run during a sync.
@@ -15,7 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from mwdata.errors import MwdataError, StoreError
+from mwdata.errors import ConfigError, MwdataError, StoreError
+from mwdata.store.schema import RAW_SCHEMA, STATE_SCHEMA
 
 log = logging.getLogger("mwdata.export")
 
@@ -40,12 +44,21 @@ def export_store(
     store_path: str | Path,
     out_dir: str | Path,
     fmt: str = "parquet",
-    schemas: tuple[str, ...] = ("analytics", "raw"),
+    schemas: tuple[str, ...] = ("analytics",),
     partition_threshold: int = 1_000_000,
+    pii: str = "show",
 ) -> list[ExportedTable]:
-    """Export every table of `schemas` into `out_dir/<schema>/<table>(.parquet|.csv|/)`."""
+    """Export every table of `schemas` into `out_dir/<schema>/<table>(.parquet|.csv|/)`; `pii` is
+    the [transform] pii setting the export must honour."""
     if fmt not in FORMATS:
         raise MwdataError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if pii != "show" and RAW_SCHEMA in schemas:
+        raise ConfigError(
+            f'[transform] pii = "{pii}", but the raw tables hold the plaintext e-mails, names and '
+            "utterances, so they are not exported (--include-raw refused). Export the marts only, or, "
+            'where plaintext may leave the store, run the export with pii = "show" '
+            "(MWDATA_PII=show mwdata export --include-raw); to back up, copy the store file itself"
+        )
     from mwdata.app.db import Store  # a snapshot, so an export never blocks (or is blocked by) a sync
 
     store = Store(store_path)
@@ -66,6 +79,8 @@ def export_store(
                     f"{store_path} has no tables in schema(s) {', '.join(schemas)}; "
                     "run `mwdata sync` and `mwdata build` first"
                 )
+            if pii != "show":
+                _check_built_hidden(con, store_path, pii, sorted({s for s, _ in tables}))
             for schema, table in tables:
                 result.append(_export_one(con, schema, table, out, fmt, partition_threshold))
         finally:
@@ -73,6 +88,26 @@ def export_store(
     finally:
         store.close()
     return result
+
+
+def _check_built_hidden(
+    con: duckdb.DuckDBPyConnection, store_path: str | Path, pii: str, schemas: list[str]
+) -> None:
+    """Refuse marts whose last build showed PII while the setting hides it (recorded by the runner)."""
+    try:
+        rows = con.execute(
+            f"SELECT target_schema, arg_max(pii, built_at) FROM {STATE_SCHEMA}.transform_builds GROUP BY 1"
+        ).fetchall()
+    except duckdb.CatalogException:  # built before builds were recorded
+        rows = []
+    built = dict(rows)
+    shown = [s for s in schemas if built.get(s, "show") == "show"]
+    if shown:
+        raise ConfigError(
+            f'[transform] pii = "{pii}", but the tables of {", ".join(shown)} in {store_path} were last built '
+            'with pii = "show" (or by an older mwdata, with unsalted hashes), so they may hold plaintext '
+            "e-mails and utterances; run `mwdata build` to rebuild them with the current setting, then export"
+        )
 
 
 def _export_one(

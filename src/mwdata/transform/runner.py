@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from mwdata.config import Config, Secret, store_kind
+from mwdata.config import Config, store_kind
 from mwdata.errors import (
     ConfigError,
     DataQualityError,
@@ -213,8 +213,7 @@ def pii_key(cfg: Config) -> str | None:
     t = cfg.transform
     if t.pii == "show":
         return None
-    salt = getattr(t, "pii_salt", None)
-    value = salt.reveal() if isinstance(salt, Secret) else (salt or "")
+    value = t.pii_salt.reveal() if t.pii_salt is not None else ""
     if not value:
         if t.pii == "hash":
             raise ConfigError(
