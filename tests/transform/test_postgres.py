@@ -111,3 +111,71 @@ def test_hr_match_on_postgres(tmp_path: Path) -> None:
 
             hr_cases.assert_outcome(query, hr_cases.EXPECTED)
         con.close()
+
+
+def test_pii_hash_and_quarantine_on_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pii = hash on PostgreSQL: keyed digests through the session setting (the HR match still works,
+    no plaintext in the target schemas, no key in the run files); RFC 1123 and epoch times parsed, an
+    unparsable one (or 31 February) quarantined with a warning, never an error."""
+    import psycopg2
+
+    from mwdata.transform.runner import pii_key
+    from tests.transform import pii_cases
+
+    with _database(pii_cases.records()) as dsn:
+        with psycopg2.connect(dsn) as con, con.cursor() as cur:
+            for iid, sent in (
+                ("i1_0", '"Fri, 01 Aug 2025 00:11:55 GMT"'),
+                ("i2_0", "1754007115444"),
+                ("i1_1", '"garbage"'),
+                ("i1_2", '"Sat, 31 Feb 2026 00:00:00 GMT"'),
+            ):
+                cur.execute(
+                    "UPDATE raw.interactions SET created_time = NULL, "
+                    "_record = jsonb_set(_record, '{created_time}', %s::jsonb) WHERE id = %s",
+                    [sent, iid],
+                )
+        con.close()
+        hr = pii_cases.write_hr_csv(tmp_path / "hr.csv")
+        cfg = Config(
+            store=dsn, transform=pii_cases.transform("hash", "a postgres salt, long enough", hr_file=str(hr))
+        )
+        with pii_cases.kept_run_dirs(monkeypatch, tmp_path / "runs") as kept:
+            result = build(cfg)
+        assert not result.errors, [(r.name, r.message[:300]) for r in result.errors]
+        (warn,) = [r for r in result.warnings if r.name.startswith("quarantined_records")]
+        assert "interactions i1_1: created_time is not a timestamp" in warn.message and warn.failures == 2
+        key = pii_key(cfg)
+        assert key is not None
+        assert kept and all(pii_cases.files_containing(run, [key, "a postgres salt"]) == [] for run in kept)
+        with psycopg2.connect(dsn) as con, con.cursor() as cur:
+
+            def query(sql: str) -> Sequence[tuple[Any, ...]]:
+                cur.execute(sql)
+                return cur.fetchall()
+
+            got = {
+                str(u): (e, how)
+                for u, e, how in query(
+                    "SELECT user_id, employee_id, hr_match FROM analytics_intermediate.int_moveworks__users_enriched "
+                    "WHERE hr_row_id IS NOT NULL"
+                )
+            }
+            assert got == hr_cases.EXPECTED
+            assert query("SELECT email FROM analytics.moveworks__users WHERE user_id = '8'") == [
+                (pii_cases.keyed(key, "kat@example.com"),)
+            ]
+            n, found = pii_cases.scan(query, pii_cases.plaintext() | pii_cases.unsalted_digests())
+            assert n >= 30 and not found, found
+            assert query("SELECT record_id FROM analytics.moveworks__quarantine ORDER BY 1") == [
+                ("i1_1",),
+                ("i1_2",),
+            ]
+            times = dict(
+                query(
+                    "SELECT interaction_id, to_char(created_time at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') "
+                    "FROM analytics.moveworks__journey WHERE interaction_id IN ('i1_0', 'i2_0')"
+                )
+            )
+            assert times == {"i1_0": "2025-08-01 00:11:55.000", "i2_0": "2025-08-01 00:11:55.444"}
+        con.close()
