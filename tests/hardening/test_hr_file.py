@@ -163,7 +163,8 @@ def test_100k_rows_load_in_bulk(store: str, tmp_path: Path) -> None:
         w = csv.writer(f)
         w.writerow(HR_TABLE_COLUMNS)
         for i in range(100_000):
-            w.writerow([f"u{i}@example.com", f"E{i}", f"D{i % 40}", "L", "FR", "IC", "", "no", f"X{i}"])
+            dept = 'Sales, "EMEA"' if i == 7 else f"D{i % 40}"
+            w.writerow([f"u{i}@example.com", f"E{i}", dept, "L", "FR", "IC", "", "no", f"X{i}"])
     t = time.monotonic()
     _load(store, p)
     took = time.monotonic() - t
@@ -175,6 +176,9 @@ def test_100k_rows_load_in_bulk(store: str, tmp_path: Path) -> None:
         assert con.query(
             "SELECT department, is_test_user, manager_email FROM raw.hr_employees WHERE employee_id = 'E41'"
         ) == [("D1", False, None)]
+        assert con.query("SELECT department FROM raw.hr_employees WHERE employee_id = 'E7'") == [
+            ('Sales, "EMEA"',)
+        ]
     finally:
         con.close()
     assert took < 20, f"100k HR rows took {took:.1f}s"

@@ -384,8 +384,7 @@ class _Conn:
                     self._con.unregister("_mwdata_bulk")
         elif self.kind == "postgres":
             buf = io.StringIO()
-            # strings quoted, None as an unquoted empty field: NULL in COPY's CSV format
-            csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
+            buf.writelines(",".join(map(_copy_field, r)) + "\n" for r in rows)
             buf.seek(0)
             with self._errors(sql), self._con.cursor() as cur:
                 cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)", buf)
@@ -395,6 +394,16 @@ class _Conn:
 
     def close(self) -> None:
         self._con.close()
+
+
+def _copy_field(v: Any) -> str:
+    """One field of COPY's CSV format: null unquoted and empty, text always quoted (so "" is an
+    empty string, not null; csv's QUOTE_NONNUMERIC quotes None too)."""
+    if v is None:
+        return ""
+    if isinstance(v, bool | int | float):
+        return str(v).lower() if isinstance(v, bool) else str(v)
+    return '"' + str(v).replace('"', '""') + '"'
 
 
 def _sql_types(kind: str) -> tuple[str, str, str, str]:
