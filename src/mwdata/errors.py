@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 
 class MwdataError(Exception):
     """Base of every user-facing failure. `str(err)` must be a clear, actionable message."""
@@ -75,3 +78,20 @@ class InputFileError(MwdataError):
     """A user-supplied file (e.g. the HR extract) is unreadable or violates its contract."""
 
     exit_code = 11
+
+
+def output_dir(path: str | os.PathLike[str], what: str = "output folder") -> Path:
+    """Create (if needed) a folder mwdata writes into; a StoreError naming it and the cause if it cannot."""
+    p = Path(path).expanduser()
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"the {what} {p} cannot be created: {exc.strerror or exc}; choose another path (--out) "
+            "or fix the permissions"
+        ) from None
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"the {what} {p} is not writable; choose another path (--out) or fix the permissions"
+        )
+    return p

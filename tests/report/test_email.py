@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import logging
 import socket
@@ -146,3 +147,111 @@ def test_cli_report_email_end_to_end(smtp: tuple[Inbox, int], mart_store: Path, 
     )  # fmt: skip
     assert bad.returncode == mail.EmailError.exit_code and "Traceback" not in bad.stderr
     assert PASSWORD not in bad.stdout + bad.stderr
+
+
+# ---- TLS and partial delivery (issue 16 item 7) ----
+
+
+class Picky(Inbox):
+    """Refuses recipients whose local part starts with "nobody"."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address.startswith("nobody"):
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 / localhost (openssl), its own CA."""
+    import subprocess
+
+    d = tmp_path_factory.mktemp("tls")
+    crt, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(crt)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return crt, key
+
+
+def _serve(handler: Any, **kw: Any) -> tuple[Controller, int]:
+    port = _port()
+    ctl = Controller(handler, hostname="127.0.0.1", port=port, **kw)
+    ctl.start()
+    return ctl, port
+
+
+def _server_tls(cert: tuple[Path, Path]) -> Any:
+    import ssl
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+    return ctx
+
+
+def test_partial_delivery_names_each_recipient_and_has_its_own_code(report: Any) -> None:
+    inbox = Picky()
+    ctl, port = _serve(inbox)
+    try:
+        cfg = dataclasses.replace(
+            _cfg(port), smtp_user=None, mail_to=("ops@example.test", "nobody@example.test")
+        )
+        with pytest.raises(mail.PartialDeliveryError) as info:
+            mail.send(cfg, mail.build_message(cfg, "weekly", report.html, []))
+        text = str(info.value)
+        assert info.value.exit_code == 14 != mail.EmailError.exit_code
+        assert "reached 1 of 2 recipients" in text and "accepted ops@example.test" in text
+        assert "refused nobody@example.test (550 5.1.1 no such user)" in text and "Do not re-run" in text
+        assert [m[1] for m in inbox.messages] == [["ops@example.test"]]  # the accepted one got it
+        everyone_refused = dataclasses.replace(cfg, mail_to=("nobody@example.test", "nobody2@example.test"))
+        with pytest.raises(mail.EmailError, match="refused every recipient") as info2:
+            mail.send(everyone_refused, mail.build_message(everyone_refused, "weekly", report.html, []))
+        assert info2.value.exit_code == 12
+    finally:
+        ctl.stop()
+
+
+def test_starttls_is_required_by_default(smtp: tuple[Inbox, int], report: Any) -> None:
+    inbox, port = smtp  # a server without STARTTLS
+    cfg = dataclasses.replace(_cfg(port), smtp_tls="starttls")
+    with pytest.raises(mail.EmailError, match="does not offer STARTTLS"):
+        mail.send(cfg, mail.build_message(cfg, "weekly", report.html, []))
+    assert not inbox.messages
+
+
+def test_starttls_verifies_the_certificate(cert: tuple[Path, Path], report: Any) -> None:
+    inbox = Inbox()
+    ctl, port = _serve(
+        inbox,
+        authenticator=_auth,
+        tls_context=_server_tls(cert),
+        require_starttls=True,
+        auth_require_tls=True,
+    )
+    try:
+        cfg = dataclasses.replace(_cfg(port), smtp_tls="starttls")
+        with pytest.raises(mail.EmailError, match="could not be verified.*smtp_ca_file"):
+            mail.send(cfg, mail.build_message(cfg, "weekly", report.html, []))
+        assert not inbox.messages
+        trusted = dataclasses.replace(cfg, smtp_ca_file=str(cert[0]))
+        assert mail.send(trusted, mail.build_message(trusted, "weekly", report.html, [])) == list(cfg.mail_to)
+        assert len(inbox.messages) == 1
+        missing = dataclasses.replace(cfg, smtp_ca_file=str(cert[0].with_name("nope.pem")))
+        with pytest.raises(ConfigError, match="smtp_ca_file"):
+            mail.send(missing, mail.build_message(missing, "weekly", report.html, []))
+    finally:
+        ctl.stop()
+
+
+def test_implicit_tls_ssl(cert: tuple[Path, Path], report: Any) -> None:
+    inbox = Inbox()
+    ctl, port = _serve(inbox, authenticator=_auth, ssl_context=_server_tls(cert), auth_require_tls=False)
+    try:
+        cfg = dataclasses.replace(_cfg(port), smtp_tls="ssl", smtp_ca_file=str(cert[0]))
+        mail.send(cfg, mail.build_message(cfg, "weekly", report.html, []))
+        assert len(inbox.messages) == 1
+    finally:
+        ctl.stop()

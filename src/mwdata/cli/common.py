@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from mwdata.config import Config, load_config
 from mwdata.errors import MwdataError
@@ -68,5 +69,6 @@ def fail(err: MwdataError) -> NoReturn:
             file=sys.stderr,
         )
     else:
-        console_err.print(f"[bold red]error[/bold red] ({name}): {err}")
+        # the message is text, not markup: "[api] page_size" must print as written
+        console_err.print(f"[bold red]error[/bold red] ({name}): {escape(str(err))}", soft_wrap=True)
     sys.exit(err.exit_code)

@@ -26,7 +26,7 @@ from mwdata.app.definitions import definition
 from mwdata.app.filters import Filters
 from mwdata.app.formatting import format_delta
 from mwdata.config import Config
-from mwdata.errors import ConfigError, StoreError
+from mwdata.errors import ConfigError, StoreError, output_dir
 
 log = logging.getLogger("mwdata.report")
 TEMPLATES = Path(__file__).with_name("templates")
@@ -106,8 +106,7 @@ def render_report(
 ) -> Report:
     """Render `report.html` and the CSVs into `out_dir/<end date>/` and return their paths."""
     f, compare = period(store, schema, days, end)
-    target = Path(out_dir) / f"{f.end:%Y-%m-%d}"
-    target.mkdir(parents=True, exist_ok=True)
+    target = output_dir(Path(out_dir) / f"{f.end:%Y-%m-%d}", "report folder")
 
     ov = queries.overview(store, f, schema)
     pl = queries.plugins(store, f, schema)
