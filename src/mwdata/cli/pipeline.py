@@ -59,6 +59,11 @@ def sync_cmd(
     store: str = typer.Option(
         None, "--store", help="Store path or URL (default from config / MWDATA_STORE)."
     ),
+    rebind_tenant: bool = typer.Option(
+        False,
+        "--rebind-tenant",
+        help="The store belongs to the tenant (API host + org) now configured, e.g. after a host move.",
+    ),
 ) -> None:
     """Load new and changed records from the Data API into the store (resumable, exact, rate-aware)."""
     from mwdata.sync.pipeline import sync
@@ -100,7 +105,7 @@ def sync_cmd(
         progress.update(task, advance=1 if done else 0, rows=rows_now)
 
     with progress:
-        result = sync(cfg, options, progress=on_progress, on_plan=on_plan)
+        result = sync(cfg, options, progress=on_progress, on_plan=on_plan, rebind_tenant=rebind_tenant)
     _report(cfg, result)
     err = result.first_error()
     if err is not None:
@@ -119,7 +124,13 @@ def _report(cfg: Config, result: SyncResult) -> None:
         if common.STATE.json_logs:
             print(
                 json.dumps(
-                    {"dry_run": True, "store": cfg.store, "upper": result.upper.isoformat(), "plan": plan}
+                    {
+                        "dry_run": True,
+                        "store": cfg.store,
+                        "records_url": cfg.api.records_url,
+                        "upper": result.upper.isoformat(),
+                        "plan": plan,
+                    }
                 )
             )
             return
@@ -134,6 +145,7 @@ def _report(cfg: Config, result: SyncResult) -> None:
                 )
             )
         common.console.print(t)
+        common.console.print(f"Data API: {cfg.api.records_url}", soft_wrap=True, markup=False)
         common.console.print("credentials and scopes OK; nothing was written")
         return
     rows = [
@@ -188,6 +200,7 @@ def status_cmd(
             json.dumps(
                 {
                     "store": st.path,
+                    "records_url": cfg.api.records_url,
                     "exists": st.exists,
                     "entities": [
                         {
@@ -221,6 +234,7 @@ def status_cmd(
                 _fmt(e.last_success),
             )
         common.console.print(t)
+        common.console.print(f"Data API: {cfg.api.records_url}", soft_wrap=True, markup=False)
         for w in warnings:
             common.console.print(f"[bold red]WARNING[/bold red] {w}")
     if check and warnings:

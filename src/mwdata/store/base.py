@@ -13,6 +13,7 @@ State model (kept as plain tables so `mwdata status` and the dashboard can read 
 - windows: [lo, hi) ranges of `last_updated_time` planned by a run, each with the id of its last
   written record (`last_id`) and `done`; a crashed run's unfinished windows resume at `last_id`.
 - runs: one row per run and entity — start, end, rows, pages, retries, 429s, errors, outcome.
+- meta: the store's layout version and the tenant (API host + org) it was filled from.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from mwdata.catalog import Entity
+from mwdata.errors import ConfigError
 
 RUNNING = "running"
 SUCCESS = "success"
@@ -108,4 +111,54 @@ class Store(Protocol):
         self, run_id: str, entity: Entity, stats: RunStats, outcome: str, message: str | None
     ) -> None: ...
 
+    def meta(self) -> dict[str, str]:
+        """The `_mwdata.meta` facts (after `prepare()`)."""
+        ...
+
+    def set_meta(self, values: dict[str, str | None]) -> None:
+        """Set (or, for None, remove) facts in `_mwdata.meta`, in one transaction."""
+        ...
+
     def close(self) -> None: ...
+
+
+# -- the tenant a store belongs to -------------------------------------------------------------
+TENANT_HOST, TENANT_ORG = "tenant_host", "tenant_org"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """Whose data a store holds: the Data API's host (lower case, no port or path) and the org label."""
+
+    host: str
+    org: str | None = None
+
+    @classmethod
+    def of(cls, api: Any) -> Tenant:
+        host = (urlsplit(api.host).hostname or "").lower().rstrip(".")
+        org = (getattr(api, "org", None) or "").strip() or None
+        return cls(host, org)
+
+    def __str__(self) -> str:
+        return f"{self.host} (org {self.org})" if self.org else self.host
+
+
+def bind_tenant(store: Store, tenant: Tenant, *, rebind: bool = False) -> None:
+    """Remember the tenant of a store's first sync; refuse (ConfigError) a sync from another one.
+
+    Two tenants differ when their hosts differ, or both have an org and the orgs differ; an org named
+    later than the first sync is added to the binding. `rebind` records `tenant` whatever was there."""
+    meta = store.meta()
+    old = Tenant(meta[TENANT_HOST], meta.get(TENANT_ORG) or None) if meta.get(TENANT_HOST) else None
+    if old is not None and not rebind:
+        if old.host != tenant.host or (old.org and tenant.org and old.org != tenant.org):
+            raise ConfigError(
+                f"the store {getattr(store, 'path', '')} holds the data of the tenant {old}, but this sync "
+                f"reads {tenant}: one store must not mix two tenants' histories. Point [api] base_url / "
+                "region / org (or MWDATA_BASE_URL, MWDATA_ORG) back at the store's tenant, or use another "
+                "store (--store, [store] or MWDATA_STORE). If it is the same tenant under a new address, "
+                "run `mwdata sync --rebind-tenant` once"
+            )
+        tenant = Tenant(tenant.host, tenant.org or old.org)
+    if old != tenant:
+        store.set_meta({TENANT_HOST: tenant.host, TENANT_ORG: tenant.org})

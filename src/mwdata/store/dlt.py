@@ -46,8 +46,17 @@ from mwdata.catalog import ENTITIES, Entity, FieldType
 from mwdata.config import Config, read_secret_file, store_kind
 from mwdata.errors import ConfigError, LockedError, MwdataError, StoreError
 from mwdata.store.base import ABORTED, RUNNING, SUCCESS, EntityState, RunStats, Window
-from mwdata.store.lock import FileLock
-from mwdata.store.schema import POSTGRES_TYPES, RAW_SCHEMA, STATE_SCHEMA, raw_columns
+from mwdata.store.lock import FileLock, holder
+from mwdata.store.schema import (
+    META_TABLE,
+    POSTGRES_TYPES,
+    RAW_SCHEMA,
+    SCHEMA_VERSION,
+    STATE_SCHEMA,
+    VERSION_KEY,
+    check_schema_version,
+    raw_columns,
+)
 
 # dlt reads its settings from the environment; these must be set before a pipeline is made.
 DLT_ENV = {
@@ -119,6 +128,7 @@ class Dialect:
                 f"run_id {T}, entity {T}, started_at {TS}, ended_at {TS}, {self.q('rows')} {B}, pages {B}, "
                 f"requests {B}, retries {B}, throttled {B}, errors {B}, outcome {T}, message {T}, detail {T}"
             ),
+            META_TABLE: f"meta_key {T}, meta_value {T}, updated_at {TS}",
         }
         return [f"CREATE SCHEMA IF NOT EXISTS {self.q(STATE_SCHEMA)}"] + [
             f"CREATE TABLE IF NOT EXISTS {self.state(t)} ({c})" for t, c in cols.items()
@@ -510,16 +520,54 @@ class DltStore:
         if self.dialect.name == "postgres":
             self._pg_lock()
         else:  # one writer per warehouse and host (see docs/warehouses.md)
-            digest = hashlib.sha1(self.path.encode()).hexdigest()[:16]
-            self._file_lock = FileLock(
-                os.path.join(tempfile.gettempdir(), f"mwdata-{digest}.lock"), what=self.path
-            )
+            self._file_lock = FileLock(self._lock_path(), what=self.path)
             self._file_lock.acquire()
         try:
             self.sql  # noqa: B018 - connect once the lock is ours
             yield
         finally:
             self._unlock()
+
+    def _lock_path(self) -> str:
+        digest = hashlib.sha1(self.path.encode()).hexdigest()[:16]
+        return os.path.join(tempfile.gettempdir(), f"mwdata-{digest}.lock")
+
+    def writer_alive(self) -> bool:
+        """Whether a sync holds this store's lock now (for `status`: a 'running' run of a dead one is
+        shown aborted)."""
+        if self.dialect.name != "postgres":
+            return holder(self._lock_path()) is not None
+        return bool(
+            self._count(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = %s AND objid = %s",
+                *PG_LOCK_KEY,
+            )
+        )
+
+    def schema_version(self) -> int | None:
+        """The layout version (`_mwdata.meta`; 1 for a store made before it; None if new); a store of
+        a newer mwdata is refused."""
+        if not self.exists(STATE_SCHEMA, META_TABLE):
+            return 1 if self.exists(STATE_SCHEMA, "sync_runs") else None
+        rows = self._exec(
+            f"SELECT meta_value FROM {self.dialect.state(META_TABLE)} WHERE meta_key = %s", VERSION_KEY
+        )
+        return check_schema_version(rows[0][0] if rows else None, self.path)
+
+    def meta(self) -> dict[str, str]:
+        return dict(self._exec(f"SELECT meta_key, meta_value FROM {self.dialect.state(META_TABLE)}"))
+
+    def set_meta(self, values: dict[str, str | None]) -> None:
+        with self._tx():
+            self._set_meta(values)
+
+    def _set_meta(self, values: dict[str, str | None]) -> None:
+        t = self.dialect.state(META_TABLE)
+        for k, v in values.items():
+            self._exec(f"DELETE FROM {t} WHERE meta_key = %s", k)
+            if v is not None:
+                self._exec(f"INSERT INTO {t} VALUES (%s, %s, {self.dialect.now})", k, v)
 
     def _pg_lock(self) -> None:
         """A session advisory lock on a connection of its own: the server drops it when the process
@@ -582,12 +630,20 @@ class DltStore:
 
     def prepare(self) -> None:
         d = self.dialect
+        try:
+            version = self.schema_version()  # a newer store is left untouched
+        except MwdataError:
+            raise
+        except Exception as exc:
+            raise self._fail("reading", exc) from None
         with self._tx("preparing"):
             self._exec(f"CREATE SCHEMA IF NOT EXISTS {d.q(RAW_SCHEMA)}")
             for e in ENTITIES:
                 self._exec(d.create_raw_sql(e))
             for ddl in d.state_ddl():
                 self._exec(ddl)
+            if version is None or version < SCHEMA_VERSION:  # 1 -> 2 adds the meta table
+                self._set_meta({VERSION_KEY: str(SCHEMA_VERSION)})
             self._exec(
                 f"UPDATE {d.state('sync_runs')} SET outcome = %s, ended_at = coalesce(ended_at, {d.now}), "
                 "message = 'the sync process died before finishing (killed or crashed); the next sync "
@@ -825,7 +881,7 @@ def _reader(cfg: Config) -> Iterator[DltStore | None]:
 
 def read_status(cfg: Config, recent_runs: int = 20) -> Any:
     """The same `StoreStatus` shape as `mwdata.store.duckdb.read_status`, from a warehouse or lake."""
-    from mwdata.store.duckdb import EntityStatus, StoreStatus
+    from mwdata.store.duckdb import settle_dead_runs
 
     if store_kind(cfg.store) in LAKES:
         from mwdata.store.lake import read_status as lake_status
@@ -833,52 +889,60 @@ def read_status(cfg: Config, recent_runs: int = 20) -> Any:
         return lake_status(cfg, recent_runs)
     with _reader(cfg) as store:
         assert store is not None
-        d = store.dialect
-        if not store.exists(STATE_SCHEMA, "sync_runs"):
-            return StoreStatus(store.path, False, (), ())
-        out = []
-        for e in ENTITIES:
-            rows, newest = store._exec(
-                f"SELECT count(*), max(last_updated_time) FROM {d.table(RAW_SCHEMA, e.table)}"
-            )[0]
-            wm = store._exec(f"SELECT watermark FROM {d.state('sync_state')} WHERE entity = %s", e.path)
-            last = store._exec(
-                f"SELECT run_id, started_at, ended_at, outcome, {d.q('rows')}, message "
-                f"FROM {d.state('sync_runs')} WHERE entity = %s ORDER BY started_at DESC LIMIT 1",
-                e.path,
+        st = _read_status(store, recent_runs)
+        return settle_dead_runs(st, store.writer_alive()) if st.exists else st
+
+
+def _read_status(store: DltStore, recent_runs: int) -> Any:
+    from mwdata.store.duckdb import EntityStatus, StoreStatus
+
+    d = store.dialect
+    if not store.exists(STATE_SCHEMA, "sync_runs"):
+        return StoreStatus(store.path, False, (), ())
+    store.schema_version()
+    out = []
+    for e in ENTITIES:
+        rows, newest = store._exec(
+            f"SELECT count(*), max(last_updated_time) FROM {d.table(RAW_SCHEMA, e.table)}"
+        )[0]
+        wm = store._exec(f"SELECT watermark FROM {d.state('sync_state')} WHERE entity = %s", e.path)
+        last = store._exec(
+            f"SELECT run_id, started_at, ended_at, outcome, {d.q('rows')}, message "
+            f"FROM {d.state('sync_runs')} WHERE entity = %s ORDER BY started_at DESC LIMIT 1",
+            e.path,
+        )
+        ok = store._exec(
+            f"SELECT max(ended_at) FROM {d.state('sync_runs')} WHERE entity = %s AND outcome = %s",
+            e.path,
+            SUCCESS,
+        )
+        pending = store._count(
+            f"SELECT count(*) FROM {d.state('sync_windows')} WHERE entity = %s AND NOT done", e.path
+        )
+        run_id, started, ended, outcome, run_rows, message = last[0] if last else (None,) * 6
+        out.append(
+            EntityStatus(
+                entity=e.path,
+                table=e.table,
+                rows=int(rows),
+                watermark=_utc(wm[0][0]) if wm else None,
+                newest_record=_utc(newest),
+                last_run_id=run_id,
+                last_run_started=_utc(started),
+                last_run_ended=_utc(ended),
+                last_run_outcome=outcome,
+                last_run_rows=run_rows,
+                last_run_message=message,
+                last_success=_utc(ok[0][0]) if ok else None,
+                pending_windows=pending,
             )
-            ok = store._exec(
-                f"SELECT max(ended_at) FROM {d.state('sync_runs')} WHERE entity = %s AND outcome = %s",
-                e.path,
-                SUCCESS,
-            )
-            pending = store._count(
-                f"SELECT count(*) FROM {d.state('sync_windows')} WHERE entity = %s AND NOT done", e.path
-            )
-            run_id, started, ended, outcome, run_rows, message = last[0] if last else (None,) * 6
-            out.append(
-                EntityStatus(
-                    entity=e.path,
-                    table=e.table,
-                    rows=int(rows),
-                    watermark=_utc(wm[0][0]) if wm else None,
-                    newest_record=_utc(newest),
-                    last_run_id=run_id,
-                    last_run_started=_utc(started),
-                    last_run_ended=_utc(ended),
-                    last_run_outcome=outcome,
-                    last_run_rows=run_rows,
-                    last_run_message=message,
-                    last_success=_utc(ok[0][0]) if ok else None,
-                    pending_windows=pending,
-                )
-            )
-        with store.sql.execute_query(
-            f"SELECT * FROM {d.state('sync_runs')} ORDER BY started_at DESC, entity LIMIT %s", recent_runs
-        ) as cur:
-            names = [c[0] for c in cur.description or ()]
-            runs = tuple({k: _utc(v) for k, v in zip(names, r, strict=True)} for r in cur.fetchall())
-        return StoreStatus(store.path, True, tuple(out), runs)
+        )
+    with store.sql.execute_query(
+        f"SELECT * FROM {d.state('sync_runs')} ORDER BY started_at DESC, entity LIMIT %s", recent_runs
+    ) as cur:
+        names = [c[0] for c in cur.description or ()]
+        runs = tuple({k: _utc(v) for k, v in zip(names, r, strict=True)} for r in cur.fetchall())
+    return StoreStatus(store.path, True, tuple(out), runs)
 
 
 def read_states(cfg: Config, entities: Sequence[Entity]) -> dict[str, EntityState]:
@@ -892,6 +956,7 @@ def read_states(cfg: Config, entities: Sequence[Entity]) -> dict[str, EntityStat
         assert store is not None
         if not store.exists(STATE_SCHEMA, "sync_windows"):
             return empty
+        store.schema_version()
         return {e.path: _state(store._exec, store.dialect, e) for e in entities}
 
 

@@ -7,14 +7,23 @@ keeps the newest version per id within the batch, and merges it into `raw.<table
 stored row only by a newer `last_updated_time`, or by a different record with the same stamp (the
 later read wins; the same record again is a no-op, so re-runs are idempotent). The window checkpoint, the watermark and the run counters are updated in the same
 transaction. Raw tables carry no PRIMARY KEY (see docs/DECISIONS.md): the MERGE is the key.
+
+Files: while a store is open its process creates files owner-only (the DuckDB file, its WAL and
+spill files, lake files: `private_files`). Every DuckDB or OS failure becomes a `StoreError` that
+names the file and the cause (`store_error`); a file that is not a DuckDB database, or one shorter
+than the blocks its metadata points to (truncated), is refused before anything is written into it.
+`_mwdata.meta` holds the layout version (`SCHEMA_VERSION`) and the tenant the store belongs to.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,8 +38,16 @@ import orjson
 from mwdata.catalog import ENTITIES, Entity
 from mwdata.errors import StoreError
 from mwdata.store.base import ABORTED, RUNNING, SUCCESS, EntityState, RunStats, Window
-from mwdata.store.lock import FileLock
-from mwdata.store.schema import RAW_SCHEMA, STATE_SCHEMA, create_table_sql
+from mwdata.store.lock import FileLock, holder
+from mwdata.store.schema import (
+    META_TABLE,
+    RAW_SCHEMA,
+    SCHEMA_VERSION,
+    STATE_SCHEMA,
+    VERSION_KEY,
+    check_schema_version,
+    create_table_sql,
+)
 
 STATE_DDL = (
     f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}",
@@ -43,6 +60,11 @@ STATE_DDL = (
   run_id VARCHAR, entity VARCHAR, started_at TIMESTAMPTZ, ended_at TIMESTAMPTZ, rows BIGINT,
   pages BIGINT, requests BIGINT, retries BIGINT, throttled BIGINT, errors BIGINT, outcome VARCHAR,
   message VARCHAR, detail VARCHAR)""",
+    f"""CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.{META_TABLE} (
+  meta_key VARCHAR, meta_value VARCHAR, updated_at TIMESTAMPTZ)""",
+)
+ABORTED_MESSAGE = (
+    "the sync process died before finishing (killed or crashed); the next sync resumes at the last checkpoint"
 )
 # The whole-record JSON is most of the bytes: ZSTD stores it ~5x smaller than DuckDB's default
 # string compression and writes it faster (BENCHMARKS.md).
@@ -95,6 +117,135 @@ def encode_page(records: Sequence[dict[str, Any]]) -> bytes:
     return b"\n".join(map(orjson.dumps, records))
 
 
+# -- files: modes, failures, integrity ------------------------------------------------------------
+HEADER_BYTES = 3 * 4096  # DuckDB's file header; blocks follow it
+_private_guard = threading.Lock()
+_private_users = 0
+_saved_umask = 0
+
+
+def private_files(on: bool) -> None:
+    """While any store is open in this process new files are owner-only (umask 077): the DuckDB file,
+    its WAL and spill folder, lake files. Counted, so the last store to close restores the umask."""
+    global _private_users, _saved_umask
+    with _private_guard:
+        if on:
+            if _private_users == 0:
+                _saved_umask = os.umask(0o077)
+                os.umask(_saved_umask | 0o077)
+            _private_users += 1
+        elif _private_users:
+            _private_users -= 1
+            if _private_users == 0:
+                os.umask(_saved_umask)
+
+
+def _damaged(path: Path, detail: str) -> StoreError:
+    return StoreError(
+        f"the DuckDB store {path} is damaged ({detail}); mwdata will not write into it. Restore it from "
+        "your latest backup (docs/operations.md, Backups) and run `mwdata sync`, which fills the gap back "
+        "to the API's 30 days; keep the damaged file aside for inspection. Without a backup, move it away "
+        "and run `mwdata sync --full-refresh` to rebuild the last 30 days (older history is lost)"
+    )
+
+
+def _not_duckdb(path: Path, size: int) -> StoreError:
+    what = "an empty file" if size == 0 else f"{size:,} bytes"
+    return StoreError(
+        f"{path} is not a DuckDB database ({what}); mwdata never writes into it. Point [store] (or "
+        "MWDATA_STORE) at your store file, or move this file away to start a new store there"
+    )
+
+
+_CORRUPT = ("could not read enough bytes", "corrupt", "checksum", "invalidated")
+
+
+def store_error(path: Path, what: str, exc: BaseException) -> StoreError:
+    """A DuckDB or OS failure on the store as one clear message: the file, the cause, the fix."""
+    text = " ".join(str(exc).split())
+    low = text.lower()
+    named = re.search(r"""["']([^"']+)["']""", text)
+    file = named.group(1) if named else str(path)
+    if "no space left on device" in low or "file too large" in low:
+        cause = "the disk is full" if "no space" in low else "the file size limit was reached"
+        return StoreError(
+            f"{what} the DuckDB store {path} failed: {cause} ({file}). Nothing after the last committed "
+            f"checkpoint was kept, so nothing is lost: free space on the disk holding {path.parent} (or "
+            "raise the limit) and run the sync again; it resumes at the last checkpoint"
+        )
+    if "permission denied" in low or "read-only file system" in low:
+        why = "read-only file system" if "read-only file system" in low else "permission denied"
+        verb = "read" if what == "reading" else "write"
+        return StoreError(
+            f"cannot {verb} {file}: {why}. The store and its folder {path.parent} (its .wal and .lock "
+            f"live beside it) must be {verb}able by this user (uid {os.getuid()}): fix the owner or mode "
+            "(chown/chmod), or point [store] (or MWDATA_STORE) at another place"
+        )
+    if "could not set lock" in low or "conflicting lock" in low:
+        pid = re.search(r"PID (\d+)", text)
+        who = f"another program (pid {pid.group(1)})" if pid else "another program"
+        return StoreError(
+            f"cannot open the DuckDB store {path}: {who} has it open for writing (a DuckDB shell, a "
+            "notebook, a BI tool); close it and retry. The dashboard and `mwdata status` read snapshots "
+            "and never block a sync"
+        )
+    if "not a valid duckdb database" in low:
+        return _not_duckdb(path, path.stat().st_size if path.exists() else 0)
+    if any(k in low for k in _CORRUPT):
+        return _damaged(path, text)
+    return StoreError(f"{what} the DuckDB store {path} failed: {text}")
+
+
+def check_file(path: Path) -> None:
+    """Refuse, before DuckDB opens it, a store path that is a folder, not a DuckDB file, or shorter
+    than DuckDB's header."""
+    if path.is_dir():
+        raise StoreError(
+            f"the store path {path} is a folder; set [store] (or MWDATA_STORE) to a file such as "
+            f"{path / 'mwdata.duckdb'}"
+        )
+    try:
+        with open(path, "rb") as f:
+            head = f.read(HEADER_BYTES)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise store_error(path, "reading", exc) from None
+    if len(head) < 12 or head[8:12] != b"DUCK":
+        raise _not_duckdb(path, len(head))
+    if len(head) < HEADER_BYTES:
+        raise _damaged(
+            path, f"truncated: {len(head)} bytes, shorter than DuckDB's {HEADER_BYTES}-byte header"
+        )
+
+
+def check_intact(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A file shorter than the blocks its metadata points to was truncated (a copy cut short, a full
+    disk while restoring): DuckDB notices only when a query reads a missing block, and a sync would
+    keep writing around it. Checked on every open (milliseconds: block lists, no data is read)."""
+    size = path.stat().st_size
+    row = con.execute(
+        "SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()"
+    ).fetchone()
+    if not row:
+        return
+    tops = [con.execute("SELECT max(block_id) FROM pragma_metadata_info()").fetchone()]
+    for schema, table in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall():
+        tops.append(
+            con.execute(
+                "SELECT max(greatest(block_id, coalesce(list_max(additional_block_ids), -1))) "
+                "FROM pragma_storage_info(?) WHERE persistent",
+                [f"{_q(schema)}.{_q(table)}"],
+            ).fetchone()
+        )
+    top = max((int(t[0]) for t in tops if t and t[0] is not None), default=-1)
+    need = HEADER_BYTES + (top + 1) * int(row[0])
+    if size < need:
+        raise _damaged(path, f"truncated: {size:,} bytes, its blocks need at least {need:,}")
+
+
 class DuckDBStore:
     """`Store` on a DuckDB file. One instance per process; `write()` is serialised by the caller."""
 
@@ -105,43 +256,82 @@ class DuckDBStore:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._merge: dict[str, str] = {}
         self._spool: Path | None = None
+        self._private = False
+        self._broken: StoreError | None = None  # a damaged file seen mid-run: never write again
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         """The connection, opened on first use (after `lock()`, so a second sync meets our lock with
         the holder's pid rather than DuckDB's own file lock)."""
         if self._con is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                con = duckdb.connect(str(self.path))
-            except duckdb.IOException as exc:
-                raise StoreError(
-                    f"cannot open the DuckDB store {self.path}: another program has it open for writing "
-                    f"(close it; the dashboard and `mwdata status` read snapshots and do not block): {exc}"
-                ) from None
-            except (duckdb.Error, OSError) as exc:
-                raise StoreError(f"cannot open the DuckDB store {self.path}: {exc}") from None
+            self._con = self._open()
+        return self._con
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        check_file(self.path)
+        self._ensure_folder()
+        if not self._private:
+            private_files(True)
+            self._private = True
+        try:
+            con = duckdb.connect(str(self.path))
+        except (duckdb.Error, OSError) as exc:
+            raise store_error(self.path, "opening", exc) from None
+        try:
+            check_intact(con, self.path)
             con.execute("SET TimeZone = 'UTC'")
             if self._memory_limit:
                 con.execute(f"SET memory_limit = '{self._memory_limit}'")
             con.execute("SET preserve_insertion_order = false")
-            self._con = con
-        return self._con
+        except BaseException as exc:
+            con.close()
+            if isinstance(exc, (duckdb.Error, OSError)):
+                raise store_error(self.path, "opening", exc) from None
+            raise
+        return con
+
+    def _ensure_folder(self) -> None:
+        """A missing store folder is created (owner-only); a clear error if it cannot be."""
+        folder = self.path.parent
+        if folder.is_dir():
+            return
+        try:
+            folder.mkdir(parents=True, mode=0o700)
+        except FileExistsError:
+            raise StoreError(
+                f"the store's folder {folder} is a file, not a folder; point [store] (or MWDATA_STORE) "
+                "at a path inside a folder"
+            ) from None
+        except OSError as exc:
+            raise StoreError(
+                f"the store's folder {folder} does not exist and cannot be created ({exc.strerror}); "
+                "create it as a user allowed to (mkdir -p, then chown to this user), or point [store] "
+                "(or MWDATA_STORE) at an existing folder"
+            ) from None
 
     # -- lifecycle ---------------------------------------------------------------------------
     @contextmanager
     def lock(self) -> Iterator[None]:
+        self._ensure_folder()
         with self._lock:
             self.con  # noqa: B018 - open only once the lock is ours
             yield
 
     def close(self) -> None:
-        if self._con is not None:
-            self._con.close()
-            self._con = None
-        if self._spool is not None:
-            shutil.rmtree(self._spool, ignore_errors=True)
-            self._spool = None
+        try:
+            if self._con is not None:
+                con, self._con = self._con, None
+                try:
+                    con.close()  # checkpoints: can meet a full disk too
+                except duckdb.Error as exc:
+                    raise store_error(self.path, "closing", exc) from None
+        finally:
+            if self._spool is not None:
+                shutil.rmtree(self._spool, ignore_errors=True)
+                self._spool = None
+            if self._private:
+                private_files(False)
+                self._private = False
 
     def _spool_dir(self) -> Path:
         """A private directory for batch files (removed on close; a crash leaves only /tmp litter)."""
@@ -150,35 +340,81 @@ class DuckDBStore:
         return self._spool
 
     def prepare(self) -> None:
+        self._prepare_state(
+            [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"]
+            + [create_table_sql(e, primary_key=False, column_options=RAW_COLUMN_OPTIONS) for e in ENTITIES]
+        )
+
+    def _prepare_state(self, ddl: Sequence[str]) -> None:
+        """Check the layout version (a newer store is left untouched), create what is missing, stamp
+        the version, and mark runs a dead process left 'running' as aborted."""
+        with self._reading():
+            version = _schema_version(self.con, str(self.path))
         with self._tx():
-            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
-            for e in ENTITIES:
-                self.con.execute(create_table_sql(e, primary_key=False, column_options=RAW_COLUMN_OPTIONS))
-            for ddl in STATE_DDL:
-                self.con.execute(ddl)
+            for stmt in (*STATE_DDL, *ddl):
+                self.con.execute(stmt)
+            if version is None or version < SCHEMA_VERSION:  # 1 -> 2 adds the meta table; later upgrades here
+                self._set_meta({VERSION_KEY: str(SCHEMA_VERSION)})
             self.con.execute(
                 f"UPDATE {STATE_SCHEMA}.sync_runs SET outcome = ?, ended_at = coalesce(ended_at, now()), "
-                "message = 'the sync process died before finishing (killed or crashed); the next sync "
-                "resumes at the last checkpoint' WHERE outcome = ?",
-                [ABORTED, RUNNING],
+                "message = ? WHERE outcome = ?",
+                [ABORTED, ABORTED_MESSAGE, RUNNING],
             )
 
+    def meta(self) -> dict[str, str]:
+        with self._reading():
+            return dict(
+                self.con.execute(f"SELECT meta_key, meta_value FROM {STATE_SCHEMA}.{META_TABLE}").fetchall()
+            )
+
+    def set_meta(self, values: dict[str, str | None]) -> None:
+        with self._tx():
+            self._set_meta(values)
+
+    def _set_meta(self, values: dict[str, str | None]) -> None:
+        for k, v in values.items():
+            self.con.execute(f"DELETE FROM {STATE_SCHEMA}.{META_TABLE} WHERE meta_key = ?", [k])
+            if v is not None:
+                self.con.execute(f"INSERT INTO {STATE_SCHEMA}.{META_TABLE} VALUES (?, ?, now())", [k, v])
+
     @contextmanager
-    def _tx(self) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
+    def _reading(self) -> Iterator[None]:
         try:
             yield
         except duckdb.Error as exc:
-            self.con.execute("ROLLBACK")
-            raise StoreError(f"writing the DuckDB store {self.path} failed: {exc}") from None
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
+            raise self._failed("reading", exc) from None
+
+    def _failed(self, what: str, exc: BaseException) -> StoreError:
+        err = store_error(self.path, what, exc)
+        if any(k in str(exc).lower() for k in _CORRUPT):
+            self._broken = err
+        return err
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One transaction; any DuckDB or OS failure, the COMMIT's included (a full disk shows there),
+        is a StoreError naming the file and the cause."""
+        if self._broken is not None:
+            raise self._broken
+        con = self.con
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        except (duckdb.Error, OSError) as exc:
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT may leave the transaction open
+                con.execute("ROLLBACK")
+            raise self._failed("writing", exc) from None
 
     # -- state -------------------------------------------------------------------------------
     def state(self, entity: Entity) -> EntityState:
-        return _state(self.con, entity)
+        with self._reading():
+            return _state(self.con, entity)
 
     def plan(self, run_id: str, windows: Sequence[Window], *, replace_pending: bool = False) -> None:
         with self._tx():
@@ -251,10 +487,18 @@ class DuckDBStore:
         spool: Path | None = None
         if chunks and rows:
             spool = self._spool_dir() / f"batch-{window.window_id}-{time.monotonic_ns()}.ndjson"
-            with open(spool, "wb") as f:
-                for chunk in chunks:
-                    f.write(chunk)
-                    f.write(b"\n")
+            try:
+                with open(spool, "wb") as f:
+                    for chunk in chunks:
+                        f.write(chunk)
+                        f.write(b"\n")
+            except OSError as exc:
+                spool.unlink(missing_ok=True)
+                raise StoreError(
+                    f"writing the batch file {spool} failed: {exc.strerror}. It lives in the temporary "
+                    f"folder ({tempfile.gettempdir()}): free space there or set TMPDIR to a folder with "
+                    "room; nothing of this batch was committed, the next sync resumes at its checkpoint"
+                ) from None
         try:
             changed = self._write_tx(entity, spool, unique, window, rows, last_id, pages, done, run_id)
         finally:
@@ -351,21 +595,48 @@ class StoreStatus:
 
 def read_status(path: str | os.PathLike[str], recent_runs: int = 20) -> StoreStatus:
     """Sync state, row counts and the recent run log of a store — works while a sync is writing it
-    (falls back to reading a private copy of the file when DuckDB's own lock is held)."""
+    (falls back to reading a private copy of the file when DuckDB's own lock is held). A run still
+    marked 'running' whose process is gone (the lock is free) shows as aborted."""
     p = Path(path)
     if not p.exists():
         return StoreStatus(str(p), False, (), ())
     with _read_connection(p) as con:
-        return _status(con, str(p), recent_runs)
+        st = _status(con, str(p), recent_runs)
+    return settle_dead_runs(st, holder(str(p) + ".lock") is not None)
+
+
+def settle_dead_runs(st: StoreStatus, writer_alive: bool) -> StoreStatus:
+    """'running' runs as 'aborted' when no sync holds the store's lock (killed, crashed, disk full):
+    the next sync marks them so in the store; status must not show them running meanwhile."""
+    if writer_alive:
+        return st
+    import dataclasses
+
+    entities = tuple(
+        dataclasses.replace(e, last_run_outcome=ABORTED, last_run_message=ABORTED_MESSAGE)
+        if e.last_run_outcome == RUNNING
+        else e
+        for e in st.entities
+    )
+    runs = tuple(
+        {**r, "outcome": ABORTED, "message": ABORTED_MESSAGE} if r.get("outcome") == RUNNING else r
+        for r in st.runs
+    )
+    return dataclasses.replace(st, entities=entities, runs=runs)
 
 
 @contextmanager
 def _read_connection(p: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection (or one on a private copy while a writer holds DuckDB's lock), after
+    the same file checks as a writer and the layout-version check."""
     tmp: str | None = None
+    check_file(p)
     try:
         try:
             con = duckdb.connect(str(p), read_only=True)
-        except duckdb.IOException:
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
             tmp = tempfile.mkdtemp(prefix="mwdata-status-")
             copy = Path(tmp) / p.name
             shutil.copyfile(p, copy)
@@ -374,14 +645,36 @@ def _read_connection(p: Path) -> Iterator[duckdb.DuckDBPyConnection]:
                 shutil.copyfile(wal, str(copy) + ".wal")
             con = duckdb.connect(str(copy))
     except (duckdb.Error, OSError) as exc:
-        raise StoreError(f"cannot read the DuckDB store {p}: {exc}") from None
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise store_error(p, "reading", exc) from None
     try:
-        con.execute("SET TimeZone = 'UTC'")
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            _schema_version(con, str(p))
+        except duckdb.Error as exc:
+            raise store_error(p, "reading", exc) from None
         yield con
     finally:
         con.close()
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection, where: str) -> int | None:
+    """The layout version of an open store: `_mwdata.meta`, else 1 (stores made before the meta
+    table), None for a new, empty store. A newer store is refused (StoreError)."""
+    tables = {
+        t
+        for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+        if s == STATE_SCHEMA
+    }
+    if META_TABLE not in tables:
+        return 1 if "sync_runs" in tables else None
+    row = con.execute(
+        f"SELECT meta_value FROM {STATE_SCHEMA}.{META_TABLE} WHERE meta_key = ?", [VERSION_KEY]
+    ).fetchone()
+    return check_schema_version(row[0] if row else None, where)
 
 
 def _status(con: duckdb.DuckDBPyConnection, path: str, recent_runs: int) -> StoreStatus:

@@ -37,7 +37,7 @@ from mwdata.catalog import ENTITIES, Entity
 from mwdata.config import Config, store_kind
 from mwdata.errors import ConfigError, StoreError
 from mwdata.store.base import EntityState, Window
-from mwdata.store.duckdb import STATE_DDL, DuckDBStore, _read_connection
+from mwdata.store.duckdb import DuckDBStore, _read_connection
 from mwdata.store.duckdb import read_states as duck_states
 from mwdata.store.duckdb import read_status as duck_status
 from mwdata.store.schema import DUCKDB_TYPES, RAW_SCHEMA, STATE_SCHEMA, raw_columns
@@ -99,8 +99,7 @@ class LakeStore(DuckDBStore):
     """`Store` on a Parquet lake: dlt writes the files; the DuckDB catalogue keeps views and state."""
 
     def __init__(self, root: Path, display: str) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        super().__init__(root / CATALOG)
+        super().__init__(root / CATALOG)  # the root is made owner-only when the store opens
         self.root = root
         self.display = display
         self._dlt_dir: str | None = None
@@ -151,15 +150,7 @@ class LakeStore(DuckDBStore):
 
     # -- lifecycle -------------------------------------------------------------------------------
     def prepare(self) -> None:
-        with self._tx():
-            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
-            for ddl in (*STATE_DDL, FILES_DDL):
-                self.con.execute(ddl)
-            self.con.execute(
-                f"UPDATE {STATE_SCHEMA}.sync_runs SET outcome = 'aborted', ended_at = coalesce(ended_at, now()), "
-                "message = 'the sync process died before finishing (killed or crashed); the next sync "
-                "resumes at the last checkpoint' WHERE outcome = 'running'"
-            )
+        self._prepare_state([f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}", FILES_DDL])
         tables = {
             t
             for s, t in self.con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()

@@ -1,16 +1,36 @@
 """An OS file lock next to the store (`<store>.lock`): two syncs never write the same store at once.
 
 `flock` is released by the kernel when the holder dies (even by SIGKILL), so a crash never leaves a
-stale lock behind; the file keeps the holder's pid only to name it in the error message.
+stale lock behind; the file keeps the holder's pid only to name it in the error message, and so
+that `mwdata status` can tell a running sync from one that died (`holder()`).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from pathlib import Path
 
 from mwdata.errors import LockedError, StoreError
+
+
+def folder_error(path: Path, exc: OSError, what: str) -> StoreError:
+    """A clear message for a file mwdata must create next to the store (lock, WAL, lake files)."""
+    folder = path.parent
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = "read-only file system" if exc.errno == errno.EROFS else "permission denied"
+        return StoreError(
+            f"cannot write {what} {path}: {why}. The store's folder {folder} must be writable by this "
+            f"user (uid {os.getuid()}): the store, its .wal and its .lock live there. Fix the folder's "
+            "owner or mode (chown/chmod), or point [store] (or MWDATA_STORE) at a writable place"
+        )
+    if exc.errno == errno.ENOENT:
+        return StoreError(
+            f"cannot create {what} {path}: the folder {folder} does not exist and could not be created; "
+            "create it, or point [store] (or MWDATA_STORE) at an existing folder"
+        )
+    return StoreError(f"cannot create {what} {path}: {exc.strerror or exc}")
 
 
 class FileLock:
@@ -23,7 +43,7 @@ class FileLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise StoreError(f"cannot create the lock file {self.path}: {exc.strerror}") from None
+            raise folder_error(self.path, exc, "the lock file") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -52,3 +72,34 @@ class FileLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def holder(path: str | os.PathLike[str]) -> int | None:
+    """The pid of the live process holding the lock at `path`, or None if nobody holds it.
+
+    Read without taking the lock in the usual cases: the file is emptied on release, and a pid that
+    is no longer alive died holding it (SIGKILL, a crash). Only when the pid is alive — it may have
+    been reused by an unrelated process — a shared lock is tried for an instant to be sure."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        text = os.pread(fd, 64, 0).decode(errors="replace").strip()
+        if not text.isdigit():
+            return None
+        pid = int(text)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:  # alive, owned by another user
+            pass
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return pid
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)

@@ -11,11 +11,17 @@ Primary key `id`; a row always holds the newest version seen (greatest `last_upd
 from __future__ import annotations
 
 from mwdata.catalog import ENTITIES, Entity, FieldType
+from mwdata.errors import StoreError
 
 RAW_SCHEMA = "raw"
 # mwdata's own tables (sync state, run log, check results). Not "mwdata": DuckDB names a file's
 # catalog after the file, and `mwdata.x` in a file named mwdata.duckdb would be ambiguous.
 STATE_SCHEMA = "_mwdata"
+# `_mwdata.meta` (meta_key, meta_value): the store's own facts — its layout version and the tenant it
+# was filled from. Version 1 is the layout before the meta table existed (no table = version 1).
+META_TABLE = "meta"
+SCHEMA_VERSION = 2
+VERSION_KEY = "schema_version"
 META_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_record", "json"),
     ("_synced_at", "timestamp"),
@@ -59,3 +65,24 @@ def create_table_sql(
 
 def create_all_sql(types: dict[FieldType | str, str] = DUCKDB_TYPES) -> list[str]:
     return [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"] + [create_table_sql(e, types) for e in ENTITIES]
+
+
+def check_schema_version(found: str | int | None, where: str) -> int:
+    """The store's layout version (`None`: no meta table, a version-1 store or a new one); a store
+    written by a newer mwdata is refused before anything reads or changes it."""
+    if found is None:
+        return 1
+    try:
+        version = int(found)
+    except (TypeError, ValueError):
+        raise StoreError(
+            f"{where}: {STATE_SCHEMA}.{META_TABLE} holds an unreadable {VERSION_KEY} ({found!r}); the "
+            "store was changed by something other than mwdata. Restore it from a backup"
+        ) from None
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{where} was written by a newer mwdata (store schema version {version}; this mwdata "
+            f"knows up to {SCHEMA_VERSION}). Upgrade mwdata (pip install -U mwdata) on this machine; "
+            "nothing was read or changed"
+        )
+    return version

@@ -12,7 +12,7 @@ from typing import Any
 from mwdata.api.client import ApiClient
 from mwdata.config import Config
 from mwdata.errors import ConfigError
-from mwdata.store.base import EntityState
+from mwdata.store.base import EntityState, Tenant, bind_tenant
 from mwdata.sync.plan import EntityPlan
 from mwdata.sync.runner import ProgressFn, SyncOptions, SyncResult, preflight, resolve_entities, run_sync
 
@@ -53,7 +53,10 @@ def sync(
     progress: ProgressFn | None = None,
     on_plan: Callable[[list[EntityPlan]], None] | None = None,
     client_factory: Callable[[Config], ApiClient] | None = None,
+    rebind_tenant: bool = False,
 ) -> SyncResult:
+    """`rebind_tenant`: the store may belong to another tenant (API host + org) than the configured
+    one; record the configured one (otherwise a ConfigError, before anything is written)."""
     entities = resolve_entities(options.entities or cfg.sync.entities)
     options.entities = tuple(e.path for e in entities)
     workers = max(1, options.workers or cfg.sync.workers)
@@ -68,6 +71,7 @@ def sync(
         try:
             with store.lock():
                 store.prepare()
+                bind_tenant(store, Tenant.of(cfg.api), rebind=rebind_tenant)
                 return run_sync(cfg, client, store, options, progress=progress, on_plan=on_plan)
         finally:
             store.close()
