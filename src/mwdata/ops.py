@@ -160,8 +160,11 @@ def send_alert(
     """POST the alert; True when the receiver accepted it (2xx). Never raises, never logs the URL
     (chat webhooks carry their token in it)."""
     target = url.reveal() if isinstance(url, Secret) else url
-    host = urlsplit(target).hostname or "?"
-    body = json.dumps(payload).encode()
+    try:
+        host = urlsplit(target).hostname or "?"
+    except ValueError:
+        host = "?"
+    body = json.dumps(payload, default=str).encode()
     for attempt in range(1, attempts + 1):
         try:
             resp = httpx.post(
@@ -171,7 +174,7 @@ def send_alert(
                 log.info("alert sent to the webhook on %s", host)
                 return True
             problem = f"HTTP {resp.status_code}"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # an alert must never mask the exit code it reports (bad URL, TLS, ...)
             problem = type(exc).__name__
         if attempt < attempts:
             time.sleep(min(2.0**attempt, 10.0) / 4)

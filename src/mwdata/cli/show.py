@@ -12,7 +12,7 @@ import typer
 
 from mwdata.cli import common
 from mwdata.config import Config
-from mwdata.errors import ConfigError, MwdataError
+from mwdata.errors import ConfigError, MwdataError, output_dir
 
 log = logging.getLogger("mwdata.cli")
 
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def dashboard(
         host: str = typer.Option("127.0.0.1", help="Address to bind (default: loopback only)."),
-        port: int = typer.Option(8501, help="Port to listen on."),
+        port: int = typer.Option(8501, min=1, max=65535, help="Port to listen on."),
         no_pii: bool = typer.Option(False, "--no-pii", help="Hide utterances and the journey explorer."),
     ) -> None:
         """Serve the Streamlit dashboard over the store's marts."""
@@ -99,7 +99,9 @@ def register(app: typer.Typer) -> None:
 
         cfg = common.config()
         schemas = (cfg.transform.target_schema, "raw") if raw else (cfg.transform.target_schema,)
-        done = export_store(_duckdb_path(cfg), out, fmt, schemas, pii=cfg.transform.pii)
+        path = _duckdb_path(cfg)
+        output_dir(out, "export folder")
+        done = export_store(path, out, fmt, schemas, pii=cfg.transform.pii)
         for t in done:
             kind = " (partitioned by month)" if t.partitioned else ""
             common.console.print(f"{t.schema}.{t.table}: {t.rows:,} rows -> {t.path}{kind}")
@@ -170,13 +172,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def demo(
-        users: int = typer.Option(2000, help="Simulated users."),
-        days: int = typer.Option(90, help="Days of history."),
+        users: int = typer.Option(2000, min=1, help="Simulated users."),
+        days: int = typer.Option(90, min=1, max=365, help="Days of history."),
         small: bool = typer.Option(False, "--small", help="A small data set (CI): 150 users, 21 days."),
         out: str = typer.Option("demo", help="Folder for the demo store, HR extract and report."),
         serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the dashboard at the end."),
         host: str = typer.Option("127.0.0.1", help="Dashboard address."),
-        port: int = typer.Option(8501, help="Dashboard port."),
+        port: int = typer.Option(8501, min=1, max=65535, help="Dashboard port."),
         seed: int = typer.Option(1, help="Generator seed."),
     ) -> None:
         """The whole product on a simulated tenant: simulate, sync, build, check, report, dashboard."""
