@@ -64,6 +64,7 @@ def test_filters_change_the_numbers(app_env: Path) -> None:
 
 def test_journey_hidden_when_pii_off(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MWDATA_PII", "hash")
+    monkeypatch.setenv("MWDATA_PII_SALT", "a-test-salt-of-16+-chars")
     at = _app()
     at.switch_page("screens/feedback.py").run()
     assert not at.exception
