@@ -243,3 +243,19 @@ def test_status_prints_the_records_url(tmp_path: Path) -> None:
     )
     r = mwdata("--json", "status", cwd=tmp_path)
     assert '"records_url": "https://api.am-eu-central.moveworks.ai/export/v1/records"' in r.stdout
+
+
+# ---- item 7 (settings half): SMTP settings that silently misled ----
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("smtp_starttls = 'ture'", "[report] smtp_starttls must be true or false, got 'ture'"),
+        ("mail_to = 'a@example.com; b@example.com'", "not by semicolons"),
+        ("smtp_host = 'smtp.example.com'\nsmtp_tls = 'none'", "allowed only for a loopback SMTP server"),
+    ],
+)
+def test_smtp_settings_that_misled_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    toml(tmp_path, f"[report]\n{text}\n")
+    assert message in clean_failure(mwdata("report", "--email", cwd=tmp_path), 2)
