@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -38,7 +39,7 @@ import orjson
 from mwdata.catalog import ENTITIES, Entity
 from mwdata.errors import StoreError
 from mwdata.store.base import ABORTED, RUNNING, SUCCESS, EntityState, RunStats, Window
-from mwdata.store.lock import FileLock, holder
+from mwdata.store.lock import FileLock, holder, not_permitted
 from mwdata.store.schema import (
     META_TABLE,
     RAW_SCHEMA,
@@ -48,6 +49,8 @@ from mwdata.store.schema import (
     check_schema_version,
     create_table_sql,
 )
+
+log = logging.getLogger("mwdata.store")
 
 STATE_DDL = (
     f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}",
@@ -175,12 +178,7 @@ def store_error(path: Path, what: str, exc: BaseException) -> StoreError:
         )
     if "permission denied" in low or "read-only file system" in low:
         why = "read-only file system" if "read-only file system" in low else "permission denied"
-        verb = "read" if what == "reading" else "write"
-        return StoreError(
-            f"cannot {verb} {file}: {why}. The store and its folder {path.parent} (its .wal and .lock "
-            f"live beside it) must be {verb}able by this user (uid {os.getuid()}): fix the owner or mode "
-            "(chown/chmod), or point [store] (or MWDATA_STORE) at another place"
-        )
+        return not_permitted(file, path.parent, why, "read" if what == "reading" else "write")
     if "could not set lock" in low or "conflicting lock" in low:
         pid = re.search(r"PID (\d+)", text)
         who = f"another program (pid {pid.group(1)})" if pid else "another program"
@@ -270,6 +268,13 @@ class DuckDBStore:
     def _open(self) -> duckdb.DuckDBPyConnection:
         check_file(self.path)
         self._ensure_folder()
+        with contextlib.suppress(FileNotFoundError):
+            if self.path.stat().st_mode & 0o004:  # an existing file keeps the mode its owner chose
+                log.warning(
+                    "the store %s is readable by every local user (it holds e-mails and utterances); "
+                    "chmod 600 it unless that is intended (new stores are created 0600)",
+                    self.path,
+                )
         if not self._private:
             private_files(True)
             self._private = True

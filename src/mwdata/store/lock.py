@@ -15,21 +15,21 @@ from pathlib import Path
 from mwdata.errors import LockedError, StoreError
 
 
+def not_permitted(file: str | os.PathLike[str], folder: Path, why: str, verb: str = "write") -> StoreError:
+    """`file` next to the store cannot be written (or read): the one message for every such case."""
+    able = "readable" if verb == "read" else "writable"
+    return StoreError(
+        f"cannot {verb} {file}: {why}. The store and its folder {folder} must be {able} by this user "
+        f"(uid {os.getuid()}): the store, its .wal and its .lock live there. Fix the owner or mode "
+        "(chown/chmod), or point [store] (or MWDATA_STORE) at another place"
+    )
+
+
 def folder_error(path: Path, exc: OSError, what: str) -> StoreError:
-    """A clear message for a file mwdata must create next to the store (lock, WAL, lake files)."""
-    folder = path.parent
+    """A clear message for a file mwdata must create next to the store (the lock file)."""
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         why = "read-only file system" if exc.errno == errno.EROFS else "permission denied"
-        return StoreError(
-            f"cannot write {what} {path}: {why}. The store's folder {folder} must be writable by this "
-            f"user (uid {os.getuid()}): the store, its .wal and its .lock live there. Fix the folder's "
-            "owner or mode (chown/chmod), or point [store] (or MWDATA_STORE) at a writable place"
-        )
-    if exc.errno == errno.ENOENT:
-        return StoreError(
-            f"cannot create {what} {path}: the folder {folder} does not exist and could not be created; "
-            "create it, or point [store] (or MWDATA_STORE) at an existing folder"
-        )
+        return not_permitted(path, path.parent, why)
     return StoreError(f"cannot create {what} {path}: {exc.strerror or exc}")
 
 
