@@ -155,3 +155,19 @@ def test_bind_tenant_rules(tmp_path: Path) -> None:
     cfg = Config(store=str(tmp_path / "m.duckdb"), api=dataclasses.replace(api, org="acme"))
     assert Tenant.of(cfg.api) == Tenant("api.moveworks.ai", "acme")
     s.close()
+
+
+def test_build_refuses_a_newer_store_and_keeps_the_files_private(api_server, tmp_path: Path) -> None:  # noqa: F811
+    srv = api_server({"interactions": recs(20)})
+    store = tmp_path / "m.duckdb"
+    assert sync(srv.url, store, tmp_path).returncode == 0
+    r = run_cli("build", env=env(srv.url, store), cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (store.stat().st_mode & 0o777) == 0o600
+    execute(
+        store,
+        f"UPDATE _mwdata.meta SET meta_value = '{SCHEMA_VERSION + 1}' WHERE meta_key = 'schema_version'",
+    )
+    before = digest(store)
+    msg = clean(run_cli("build", env=env(srv.url, store), cwd=tmp_path, timeout=300), 7)
+    assert "newer mwdata" in msg and digest(store) == before, msg

@@ -244,6 +244,12 @@ def check_intact(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         raise _damaged(path, f"truncated: {size:,} bytes, its blocks need at least {need:,}")
 
 
+def check_store(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """The checks of a writer's open for other writers of the file (the dbt build): intact, not newer."""
+    check_intact(con, path)
+    _schema_version(con, str(path))
+
+
 class DuckDBStore:
     """`Store` on a DuckDB file. One instance per process; `write()` is serialised by the caller."""
 

@@ -273,11 +273,19 @@ class _Conn:
         if self.kind == "duckdb":
             import duckdb
 
+            from mwdata.store.duckdb import check_file, check_store, store_error
+
             path = profile(cfg)[0]["path"]
+            check_file(Path(path))  # a foreign, damaged or newer store is refused, never written
             try:
                 self._con = duckdb.connect(path)
             except duckdb.Error as exc:
-                raise StoreError(f"cannot open the store {path}: {exc}") from None
+                raise store_error(Path(path), "opening", exc) from None
+            try:
+                check_store(self._con, Path(path))
+            except BaseException:
+                self._con.close()
+                raise
         elif self.kind == "postgres":
             import psycopg2
 
@@ -679,6 +687,8 @@ def run_dbt(cfg: Config, command: Sequence[str], prepare: bool = True) -> RunRes
     """Invoke dbt (`build`, `test`, `source freshness`...) on the packaged project; results per node."""
     from dbt.cli.main import dbtRunner
 
+    from mwdata.store.duckdb import private_files
+
     start = datetime.now(UTC)
     _, env = profile(cfg)
     env = {**env, **_pii_env(cfg)}  # before anything is written: a missing salt is a ConfigError
@@ -699,11 +709,13 @@ def run_dbt(cfg: Config, command: Sequence[str], prepare: bool = True) -> RunRes
         os.environ.update(env)
         os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
         os.environ["DO_NOT_TRACK"] = "1"
+        private_files(True)  # dbt's WAL and spill files next to the store: owner-only, as the sync's
         try:
             res = dbtRunner().invoke(
                 ["--quiet", "--no-use-colors", "--log-path", str(project / "logs"), *args]
             )
         finally:
+            private_files(False)
             _release_duckdb()
             for k, v in saved.items():
                 if v is None:
