@@ -32,6 +32,7 @@ from mwdata.store.base import ABORTED, FAILED, RUNNING, Window
 from mwdata.store.duckdb import DuckDBStore, read_status
 from tests.api.conftest import ScriptedServer
 from tests.sync.conftest import KEY, mini_odata, run_cli
+from tests.warehouse.conftest import pg_dsn  # noqa: F401 (fixture)
 
 NOW = datetime.now(UTC)
 INTER = entity("interactions")
@@ -331,3 +332,23 @@ with s.lock():
     s.prepare()
     assert s.con.execute("SELECT outcome FROM _mwdata.sync_runs").fetchall() == [(ABORTED,)]
     s.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.environ.get("MWDATA_TEST_PG_DSN"), reason="MWDATA_TEST_PG_DSN not set")
+def test_postgres_status_shows_a_run_without_a_writer_as_aborted(pg_dsn: str) -> None:  # noqa: F811
+    from mwdata.config import Config
+    from mwdata.store.dlt import DltStore, parse_target
+    from mwdata.store.dlt import read_status as pg_status
+
+    cfg = Config(store=pg_dsn)
+    s = DltStore(parse_target(pg_dsn))
+    with s.lock():  # the advisory lock is held: the run is really running
+        s.prepare()
+        s.start_run("run-1", INTER, NOW, "{}")
+        live = pg_status(cfg)
+        assert next(e for e in live.entities if e.entity == "interactions").last_run_outcome == RUNNING
+    s.close()  # the writer is gone (as after a crash: the server dropped its session and lock)
+    dead = pg_status(cfg)
+    assert next(e for e in dead.entities if e.entity == "interactions").last_run_outcome == ABORTED
+    assert [r["outcome"] for r in dead.runs] == [ABORTED]
