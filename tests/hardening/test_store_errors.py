@@ -352,3 +352,25 @@ def test_postgres_status_shows_a_run_without_a_writer_as_aborted(pg_dsn: str) ->
     dead = pg_status(cfg)
     assert next(e for e in dead.entities if e.entity == "interactions").last_run_outcome == ABORTED
     assert [r["outcome"] for r in dead.runs] == [ABORTED]
+
+
+def test_a_corrupt_block_stops_the_sync_and_the_file_is_not_written(api_server, tmp_path: Path) -> None:  # noqa: F811
+    """Bit-rot inside a data block (the file's length is intact): DuckDB's checksum fails when the
+    sync's merge reads it; the run stops with 'is damaged' and the store file is left as it was."""
+    srv = api_server({"interactions": recs(3000, pad=200)})
+    store = tmp_path / "m.duckdb"
+    assert sync(srv.url, store, tmp_path).returncode == 0
+    con = duckdb.connect(str(store), read_only=True)
+    blocks = con.execute(
+        "SELECT DISTINCT block_id FROM pragma_storage_info('raw.interactions') WHERE column_name = 'id' AND block_id >= 0"
+    ).fetchall()
+    (block_size,) = con.execute("SELECT block_size FROM pragma_database_size()").fetchone() or (0,)
+    con.close()
+    offset = 3 * 4096 + int(blocks[0][0]) * int(block_size) + 100
+    with open(store, "r+b") as f:
+        f.seek(offset)
+        f.write(os.urandom(64))
+    before = digest(store)
+    msg = clean(sync(srv.url, store, tmp_path), 7)
+    assert "is damaged" in msg and "backup" in msg, msg
+    assert digest(store) == before

@@ -333,6 +333,8 @@ class DuckDBStore:
             if self._con is not None:
                 con, self._con = self._con, None
                 try:
+                    if self._broken is not None:  # leave committed work in the WAL, not the damaged file
+                        con.execute("PRAGMA disable_checkpoint_on_shutdown")
                     con.close()  # checkpoints: can meet a full disk too
                 except duckdb.Error as exc:
                     raise store_error(self.path, "closing", exc) from None
