@@ -284,6 +284,30 @@ class AlertConfig:
     timeout_seconds: float = setting(10.0, gt=0, hi=600)  # per webhook attempt (three attempts)
 
 
+def _token(value: str) -> str:
+    if len(value.strip()) < 16:
+        raise Hidden(
+            "must be at least 16 characters; make one with: "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
+    return value.strip()
+
+
+def _host_names(value: tuple[str, ...]) -> tuple[str, ...]:
+    for name in value:
+        if not re.fullmatch(r"(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", name):
+            raise ValueError(f"must be host names like dash.example.com or *.example.com, not {name!r}")
+    return tuple(n.lower() for n in value)
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    # access token required by `mwdata dashboard` (first request ?token=, then a cookie); unset: none
+    token: Secret | None = setting(None, env="MWDATA_DASHBOARD_TOKEN", secret=True, convert=_token)
+    # host names (besides loopback and the listen address) a browser may use, e.g. a reverse proxy's
+    allowed_hosts: tuple[str, ...] = setting((), convert=_host_names)
+
+
 @dataclass(frozen=True)
 class Config:
     store: str = setting(DEFAULT_STORE, env="MWDATA_STORE", nonempty=True)
@@ -292,6 +316,7 @@ class Config:
     transform: TransformConfig = field(default_factory=TransformConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     alerts: AlertConfig = field(default_factory=AlertConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     source: str | None = None  # the file it was read from, for messages
 
     @property
@@ -667,4 +692,9 @@ max_freshness_hours = 48                # `mwdata status --check` / `mwdata run`
 retention_margin_days = 7               # ... and loudly when the last good sync nears the 30-day TTL
 # The alert webhook (Slack, Teams, a generic receiver) is a secret: MWDATA_ALERT_WEBHOOK, or
 # webhook_url_file = "/etc/mwdata/webhook"   (a chmod-600 file holding the URL)
+
+[dashboard]
+# An access token for `mwdata dashboard` (needed beyond loopback): MWDATA_DASHBOARD_TOKEN, or
+# token_file = "~/.config/mwdata/dashboard_token"   (a chmod-600 file)
+# allowed_hosts = ["dash.example.com"]  # names a reverse proxy forwards (loopback and --host always)
 """

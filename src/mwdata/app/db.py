@@ -8,14 +8,20 @@ file's size and mtime must not change during the copy), then opened read-only. D
 is always consistent as of its last checkpoint, so a copy taken while a writer appends to its WAL is
 a valid, slightly older state. The snapshot is refreshed when the store's signature changes; while a
 writer is mid-checkpoint the previous snapshot keeps serving.
+
+A snapshot holds the whole store (e-mails, utterances), so it lives in a folder private to the process:
+made by `tempfile.mkdtemp` (mode 0700, a fresh random name: a folder another user created beforehand is
+never used), files 0600, removed at exit and on SIGTERM/SIGHUP. `mwdata dashboard` also passes its
+child a private root (`MWDATA_SNAPSHOT_ROOT`) that it removes itself once the child has stopped.
 """
 
 from __future__ import annotations
 
-import hashlib
+import atexit
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -62,8 +68,7 @@ class Store:
         self, path: str | os.PathLike[str], snapshot_dir: str | os.PathLike[str] | None = None
     ) -> None:
         self.path = Path(path).expanduser().resolve()
-        digest = hashlib.sha256(str(self.path).encode()).hexdigest()[:12]
-        self.snapshot_dir = Path(snapshot_dir or Path(tempfile.gettempdir()) / f"mwdata-snapshots-{digest}")
+        self._dir = Path(snapshot_dir) if snapshot_dir else None  # default: the process's private folder
         self._lock = threading.Lock()
         self._current: SnapshotInfo | None = None
         self._conn: duckdb.DuckDBPyConnection | None = None
@@ -74,12 +79,12 @@ class Store:
         before = _sig(self.path)
         if before[0] < 0:
             return None
-        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
-        target = self.snapshot_dir / f"snap-{time.time_ns()}.duckdb"
+        folder = self.snapshot_dir
+        target = folder / f"snap-{time.time_ns()}.duckdb"
         try:
-            shutil.copyfile(self.path, target)
+            _copy_private(self.path, target)
             if before[2]:
-                shutil.copyfile(str(self.path) + ".wal", str(target) + ".wal")
+                _copy_private(Path(str(self.path) + ".wal"), Path(str(target) + ".wal"))
         except FileNotFoundError:  # the WAL (or the file) went away mid-copy: a writer checkpointed
             pass
         if _sig(self.path) != before or not target.exists():
@@ -92,6 +97,8 @@ class Store:
             _remove(target)
             self.stale_reason = f"the copied store could not be opened ({type(exc).__name__})"
             return None
+        for p in folder.glob(target.name + "*"):  # files DuckDB made while replaying
+            p.chmod(0o600)
         return SnapshotInfo(target, datetime.now(UTC), before)
 
     def refresh(self) -> SnapshotInfo:
@@ -126,6 +133,13 @@ class Store:
             if old is not None:
                 _remove(old.path)
             return new
+
+    @property
+    def snapshot_dir(self) -> Path:
+        if self._dir is None:
+            return private_dir()
+        self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return self._dir
 
     @property
     def snapshot(self) -> SnapshotInfo:
@@ -177,8 +191,72 @@ def _remove(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+def _copy_private(src: Path, dst: Path) -> None:
+    """Copy `src` to a new file `dst` created 0600 (copyfile keeps the mode of an existing target)."""
+    os.close(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    shutil.copyfile(src, dst)
+
+
+SNAPSHOT_ROOT_ENV = "MWDATA_SNAPSHOT_ROOT"
+_private: Path | None = None
+_PRIVATE_LOCK = threading.Lock()
+
+
+def private_dir() -> Path:
+    """This process's snapshot folder, made on first use (0700, a fresh name); see the module doc."""
+    global _private
+    with _PRIVATE_LOCK:
+        if _private is not None and _private.is_dir():
+            return _private
+        root = os.environ.get(SNAPSHOT_ROOT_ENV) or None
+        try:
+            made = Path(tempfile.mkdtemp(prefix="mwdata-snapshots-", dir=root))
+        except OSError as exc:
+            where = root or tempfile.gettempdir()
+            raise StoreError(
+                f"cannot create a private snapshot folder in {where}: {exc.strerror}; "
+                "point TMPDIR at a writable folder"
+            ) from None
+        if _private is None:  # first one: remove it whenever the process ends
+            atexit.register(remove_private_dir)
+            _remove_on_signals()
+        _private = made
+        return made
+
+
+def remove_private_dir() -> None:
+    """Delete this process's snapshot folder (no lock taken: it also runs in a signal handler)."""
+    if _private is not None:
+        shutil.rmtree(_private, ignore_errors=True)
+
+
+def _remove_on_signals() -> None:
+    """On SIGTERM/SIGHUP left at their default (die), remove the folder first, then die of the signal."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set handlers; Streamlit's child relies on atexit and its root
+
+    def handler(signum: int, _frame: object) -> None:
+        remove_private_dir()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            signal.signal(sig, handler)
+
+
 _STORES: dict[str, Store] = {}
 _STORES_LOCK = threading.Lock()
+
+
+def close_all() -> None:
+    """Close the process-wide stores and remove this process's snapshot folder (server shutdown)."""
+    with _STORES_LOCK:
+        stores = list(_STORES.values())
+        _STORES.clear()
+    for s in stores:
+        s.close()
+    remove_private_dir()
 
 
 def get_store(path: str | os.PathLike[str]) -> Store:

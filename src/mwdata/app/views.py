@@ -140,10 +140,8 @@ def plugins(ctx: Ctx) -> None:
         else d["plugins"]
     )
     if not rare.empty:
-        st.warning(
-            "Served but rarely used (< 20% of served, ≥ 20 served) — a trigger or UX problem? "
-            + ", ".join(map(str, rare["plugin_name"]))
-        )
+        st.warning("Served but rarely used (< 20% of served, ≥ 20 served) — a trigger or UX problem? These:")
+        st.text(", ".join(map(str, rare["plugin_name"])))  # names come from the API: text, not Markdown
     st.subheader("Per plugin (latency in seconds; approval plugins include human waits)")
     ui.table(d["plugins"])
     ui.define("plugin_served_rate", "plugin_used_rate", "plugin_latency")
@@ -229,18 +227,19 @@ def journey(ctx: Ctx) -> None:
     ids = [str(x) for x in convs["conversation_id"]]
     picked = st.selectbox("Conversation (most recent first)", ids, key="journey_conversation")
     row = convs[convs["conversation_id"] == picked].iloc[0]
-    st.caption(
+    # Everything below is end-user or API text: st.text, never Markdown (no live links, no remote images)
+    st.text(
         f"{row['created_time']} · route {row['route']} · domain {row['primary_domain']} · platform {row['platform']}"
     )
     turns = queries.journey_replay(ctx.store, ctx.schema, str(picked))
     for _, t in turns.iterrows():
         with st.chat_message("user"):
-            st.markdown(f"**{t['interaction_type']}** {t['content'] if _has(t['content']) else ''}")
+            st.text(f"{t['interaction_type']}: {t['content'] if _has(t['content']) else ''}")
             if _has(t["label"]):
-                st.caption(f"label: {t['label']}")
+                st.text(f"label: {t['label']}")
         with st.chat_message("assistant"):
-            st.markdown(str(t["bot_reply"]) if _has(t["bot_reply"]) else "_(no reply)_")
-            st.caption(
+            st.text(str(t["bot_reply"]) if _has(t["bot_reply"]) else "(no reply)")
+            st.text(
                 f"plugins served {t['plugins_served']}, used {t['plugins_used']}, "
                 f"unsuccessful {t['plugins_unsuccessful']}; cited resources {t['cited_resources']}"
                 + (f"; feedback {t['feedback']}" if _has(t["feedback"]) else "")

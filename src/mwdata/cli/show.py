@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from mwdata.cli import common
 from mwdata.config import Config
@@ -27,24 +28,36 @@ def _duckdb_path(cfg: Config) -> str:
 
 
 def serve_dashboard(cfg: Config, host: str, port: int, pii: bool = True, open_message: str = "") -> None:
-    """Run the dashboard in the foreground until Ctrl-C."""
+    """Run the dashboard in the foreground until Ctrl-C or SIGTERM (both stop Streamlit too)."""
     from mwdata.app import server
+    from mwdata.config import is_loopback
 
     env = dict(os.environ)
     env["MWDATA_STORE"] = cfg.store
     env["MWDATA_DASHBOARD_PII"] = "1" if pii else "0"
     if cfg.source:
         env["MWDATA_CONFIG"] = str(Path(cfg.source).resolve())
-    proc = server.start(host, port, env=env)
-    url = f"http://{host}:{port}"
-    try:
-        server.wait_ready(url, proc)
-        common.console.print(f"{open_message}[bold green]Dashboard:[/bold green] {url}  (Ctrl-C to stop)")
-        proc.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop(proc)
+    token = cfg.dashboard.token is not None
+    if not is_loopback(host):
+        log.warning(
+            "the dashboard listens on %s, beyond this machine: %s",
+            host,
+            "every request needs the access token; without TLS in front it crosses the network in clear"
+            if token
+            else "ANYONE who can reach this address reads the store's data (no authentication is set); "
+            "set MWDATA_DASHBOARD_TOKEN (or [dashboard] token_file) or put an authenticating reverse "
+            "proxy in front, see docs/dashboard.md",
+        )
+
+    def ready(url: str) -> None:
+        hint = "  (open it once with ?token=<token>)" if token else ""
+        common.console.print(
+            f"{open_message}[bold green]Dashboard:[/bold green] {escape(url)}{hint}  (Ctrl-C to stop)"
+        )
+
+    code = server.serve(host, port, env, on_ready=ready)
+    if code:
+        raise server.DashboardError(f"the dashboard (Streamlit) exited with code {code}")
 
 
 def do_report(cfg: Config, days: int, email: bool, out: str | None = None) -> Path:
