@@ -220,7 +220,7 @@ def check_file(path: Path) -> None:
 def check_intact(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """A file shorter than the blocks its metadata points to was truncated (a copy cut short, a full
     disk while restoring): DuckDB notices only when a query reads a missing block, and a sync would
-    keep writing around it. Checked on every open (milliseconds: block lists, no data is read)."""
+    keep writing around it. Checked on every open (block lists only, no data: ~0.1 s at 200 MB)."""
     size = path.stat().st_size
     row = con.execute(
         "SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()"
