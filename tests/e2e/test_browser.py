@@ -83,3 +83,33 @@ def test_dashboard_binds_loopback_only(running_dashboard: Any, mart_config: Path
         assert b"<html" in resp.read().lower()
     port = int(url.rsplit(":", 1)[1])
     assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1, little-endian hex
+
+
+@pytest.mark.browser
+def test_token_login_and_api_text_as_text(browser: Any, running_dashboard: Any, tmp_path: Path) -> None:
+    """Issue 16 item 8: the token URL logs in (a cookie, then the WebSocket), and a store holding
+    crafted utterances shows them as text: no link or image to evil.example, no request to it."""
+    from tests.hardening.test_dashboard_markdown import EVIL, poison
+
+    token = "a-long-dashboard-token-0123456789"
+    secret = tmp_path / "token"
+    secret.write_text(token)
+    secret.chmod(0o600)
+    cfg = tmp_path / "mwdata.toml"
+    store = poison(tmp_path / "evil.duckdb")
+    cfg.write_text(f'store = "{store}"\n[dashboard]\ntoken_file = "{secret}"\n')
+    url = running_dashboard(cfg)
+    page = browser.new_page()
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    try:
+        page.goto(f"{url}/journey", wait_until="domcontentloaded")
+        assert "needs its access token" in page.content()
+        page.goto(f"{url}/journey?token={token}", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Journey explorer", level=1).wait_for(timeout=60_000)
+        page.get_by_text(EVIL).first.wait_for(timeout=60_000)
+        assert "token=" not in page.url
+        assert page.locator('a[href*="evil.example"], img[src*="evil.example"]').count() == 0
+        assert not [u for u in requested if "evil.example" in u]
+    finally:
+        page.close()
