@@ -217,7 +217,7 @@ class ApiConfig:
     max_retries: int = setting(8, lo=0, hi=100)
     request_deadline_seconds: float = setting(120.0, gt=0, hi=86_400)  # one request, body included
     max_body_mb: float = setting(64.0, gt=0, hi=10_240)  # decompressed response body
-    give_up_seconds: float = setting(600.0, gt=0, hi=86_400)  # retrying one request, in total
+    give_up_seconds: float = setting(300.0, gt=0, hi=86_400)  # retrying one request, in total
 
     @property
     def host(self) -> str:
@@ -658,7 +658,7 @@ timeout_seconds = 60                    # per network operation (connect, each r
 max_retries = 8                         # per request, on 5xx / timeouts / dropped connections
 request_deadline_seconds = 120          # total time of one request, body included
 max_body_mb = 64                        # cap on one decompressed response body
-give_up_seconds = 600                   # total time to keep retrying one request
+give_up_seconds = 300                   # total time to keep retrying one request
 
 [sync]
 # start = "2026-05-01"                  # first backfill from here (default: oldest retained day)

@@ -2,7 +2,8 @@
 
 One implementation behind `mwdata status --check` and `mwdata run`:
 - `findings()` reads the store's sync state and names what needs a human: an entity never synced,
-  a last good sync so old that the API's 30-day retention is about to drop records the store never
+  an entity whose last sync failed or died (a missing scope, an empty answer where rows were
+  expected, a crash), a last good sync so old that the API's 30-day retention is about to drop records the store never
   received (unrecoverable), a sync that has not succeeded for longer than the freshness limit, and
   activity data whose newest record is older than that limit although syncs succeed (the API's
   export stalled — syncs look fine while nothing new arrives).
@@ -27,17 +28,19 @@ import httpx
 from mwdata.catalog import RETENTION_DAYS
 from mwdata.config import Config, Secret
 from mwdata.errors import MwdataError
+from mwdata.store.base import ABORTED, FAILED
 
 log = logging.getLogger("mwdata.ops")
 
 NEVER, RETENTION, FRESHNESS, STALLED = "never_synced", "retention", "freshness", "stalled"
+LAST_RUN_FAILED = "last_run_failed"
 # Entities that gain rows every working day; a quiet roster (users) is normal, quiet activity is not.
 ACTIVITY = ("conversations", "interactions")
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # NEVER | RETENTION | FRESHNESS | STALLED
+    kind: str  # NEVER | LAST_RUN_FAILED | RETENTION | FRESHNESS | STALLED
     entity: str | None
     message: str
 
@@ -67,6 +70,11 @@ def findings(cfg: Config, st: Any, now: datetime) -> list[Finding]:
     for e in st.entities:
         if e.entity not in cfg.sync.entities:
             continue
+        if e.last_run_outcome in (FAILED, ABORTED):
+            why = f": {e.last_run_message}" if e.last_run_message else ""
+            out.append(
+                Finding(LAST_RUN_FAILED, e.entity, f"{e.entity}: the last sync {e.last_run_outcome}{why}")
+            )
         if e.last_success is None:
             out.append(Finding(NEVER, e.entity, f"{e.entity}: never synced successfully"))
             continue

@@ -58,14 +58,19 @@ def test_window_filter_quotes_ids() -> None:
 
 
 # -- keyset paging --------------------------------------------------------------------------------
-def keyset_server(rows: list[dict[str, str]], cap: int, next_spelling: str = "@odata.nextLink"):
+def keyset_server(
+    rows: list[dict[str, str]], cap: int, next_spelling: str = "@odata.nextLink", silent: bool = False
+):
+    """Keyset paging over `rows`, at most `cap` per page, with a next link on capped pages unless
+    `silent` (a server that caps `$top` without saying so)."""
+
     def script(req: Request) -> Reply:
         flt = req.query["$filter"]
         after = flt.split("id gt '")[1][:-1] if "id gt" in flt else ""
         top = min(int(req.query["$top"]), cap)
         page = [r for r in rows if r["id"] > after][:top]
         body: dict[str, object] = {"value": page}
-        if len(page) == top and page[-1] != rows[-1]:
+        if len(page) == top and page[-1] != rows[-1] and not silent:
             body[next_spelling] = "http://127.0.0.1:1/never-follow?$skiptoken=abc"
         return Reply(body=body)
 
@@ -82,7 +87,39 @@ def test_keyset_paging_reads_every_row_and_never_follows_next_link(scripted) -> 
     assert srv.requests[0].query["$orderby"] == "id" and srv.requests[0].query["$top"] == "5"
     assert "id gt" not in srv.requests[0].query["$filter"]
     assert srv.requests[1].query["$filter"].endswith("id gt 'id00004'")
-    assert len(srv.requests) == 5  # 5+5+5+5+3: the short last page ends the window without a probe
+    assert len(srv.requests) == 6  # 5+5+5+5+3, then the empty page that ends the window
+    assert srv.requests[-1].query["$filter"].endswith("id gt 'id00022'")
+
+
+def test_a_server_capping_top_silently_loses_nothing(scripted, caplog) -> None:
+    rows = [rec(i) for i in range(10)]
+    srv = scripted(keyset_server(rows, cap=3, silent=True))  # 3 rows for $top=50, no next link
+    with client(srv.url, page_size=50) as c:
+        got = [r for p in c.window_pages(INTER, LO, HI) for r in p.records]
+        assert c.page_cap == 3
+        again = [r for p in c.window_pages(INTER, LO, HI) for r in p.records]
+    assert got == rows and again == rows
+    warnings = [r.getMessage() for r in caplog.records if "caps pages silently" in r.getMessage()]
+    assert len(warnings) == 1 and "page_size to 3" in warnings[0]  # once per client, not per page
+    assert [q.query["$top"] for q in srv.requests[:3]] == ["50", "50", "3"]
+
+
+def test_rows_appearing_behind_a_short_page_are_read_without_capping(scripted, caplog) -> None:
+    rows = [rec(i) for i in range(12)]
+    late = rows[10:]
+    served: list[int] = []
+
+    def script(req: Request) -> Reply:  # the last two rows become visible after the first page
+        visible = rows if served else [r for r in rows if r not in late]
+        served.append(1)
+        return keyset_server(visible, cap=100)(req)
+
+    srv = scripted(script)
+    with client(srv.url, page_size=50) as c:
+        got = [r for p in c.window_pages(INTER, LO, HI) for r in p.records]
+        assert c.page_cap is None  # 2 rows behind a page of 10: late rows, not a cap
+    assert got == rows and len(srv.requests) == 3
+    assert not [r for r in caplog.records if "caps pages silently" in r.getMessage()]
 
 
 def test_server_capping_top_is_detected(scripted) -> None:

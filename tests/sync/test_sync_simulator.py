@@ -182,8 +182,19 @@ def test_401_and_403_leave_the_store_untouched(simulator, small_dataset, tmp_pat
             fast_sync(cfg, sim)
         cfg = config(sim, tmp_path, key="key-conv")
         with pytest.raises(ScopeError, match="interactions"):
-            fast_sync(cfg, sim, entities=("conversations", "interactions"))
+            fast_sync(cfg, sim, entities=("interactions", "users"))
         assert not Path(cfg.store).exists()
+
+
+def test_403_on_one_entity_syncs_the_others_exactly(simulator, small_dataset, tmp_path: Path) -> None:
+    with simulator(small_dataset) as sim:
+        cfg = config(sim, tmp_path, key="key-conv")
+        r = fast_sync(cfg, sim, entities=("conversations", "interactions"))
+        err = r.first_error()
+        assert isinstance(err, ScopeError) and err.entity == "interactions"
+        assert [e.outcome for e in r.entities] == ["success", "failed"]
+        assert stored(cfg, "conversations") == {x["id"]: x for x in sim.truth("conversations")}
+        assert stored(cfg, "interactions") == {}
 
 
 def test_real_samples_ingest_completely(simulator, samples_dir: Path, tmp_path: Path) -> None:

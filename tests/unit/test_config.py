@@ -162,7 +162,7 @@ def test_new_api_fields_and_defaults(tmp_path: Path) -> None:
         "acme",
         120,
         64,
-        600,
+        300,
     )
 
 

@@ -111,6 +111,10 @@ class Store(Protocol):
         self, run_id: str, entity: Entity, stats: RunStats, outcome: str, message: str | None
     ) -> None: ...
 
+    def count_rows(self, entity: Entity, lo: datetime, hi: datetime) -> int:
+        """Stored rows of `entity` with lo <= last_updated_time < hi (0 if its table does not exist)."""
+        ...
+
     def meta(self) -> dict[str, str]:
         """The `_mwdata.meta` facts (after `prepare()`)."""
         ...

@@ -733,6 +733,15 @@ class DltStore:
         if dup:
             raise StoreError(f"{self.path}: raw.{entity.table} holds {dup} duplicate id(s)")
 
+    def count_rows(self, entity: Entity, lo: datetime, hi: datetime) -> int:
+        q = self.dialect.q
+        return self._count(
+            f"SELECT count(*) FROM {self.dialect.table(RAW_SCHEMA, entity.table)} "
+            f"WHERE {q('last_updated_time')} >= %s AND {q('last_updated_time')} < %s",
+            lo,
+            hi,
+        )
+
     # -- data ----------------------------------------------------------------------------------
     def encode(self, entity: Entity, records: Sequence[dict[str, Any]]) -> pa.RecordBatch:
         return encode_batch(entity, records)

@@ -480,6 +480,15 @@ class DuckDBStore:
                     [entity.path, run_id],
                 )
 
+    def count_rows(self, entity: Entity, lo: datetime, hi: datetime) -> int:
+        with self._reading():
+            (n,) = self.con.execute(
+                f"SELECT count(*) FROM {RAW_SCHEMA}.{_q(entity.table)} "
+                "WHERE last_updated_time >= ? AND last_updated_time < ?",
+                [lo, hi],
+            ).fetchone() or (0,)
+        return int(n)
+
     # -- data --------------------------------------------------------------------------------
     def encode(self, entity: Entity, records: Sequence[dict[str, Any]]) -> bytes:
         return encode_page(records)

@@ -2,6 +2,8 @@
 
 Order matters for "bad config / 401 / 403 leave the store untouched": configuration and credentials
 are checked and every entity is probed (preflight) before the store is locked, created or written.
+A credential missing the scope of some entities (403) syncs the others; the refused ones are
+recorded as failed runs, and the sync ends with exit 4 naming them.
 """
 
 from __future__ import annotations
@@ -62,16 +64,17 @@ def sync(
     workers = max(1, options.workers or cfg.sync.workers)
     client = client_factory(cfg) if client_factory else ApiClient(cfg.api, max_connections=workers + 2)
     with client:
-        if options.preflight:
-            preflight(client, entities)
+        refused = preflight(client, entities) if options.preflight else {}
         if options.dry_run:
             states = read_states(cfg, list(options.entities))
-            return run_sync(cfg, client, None, options, states=states, on_plan=on_plan)
+            return run_sync(cfg, client, None, options, states=states, on_plan=on_plan, refused=refused)
         store = open_store(cfg)
         try:
             with store.lock():
                 store.prepare()
                 bind_tenant(store, Tenant.of(cfg.api), rebind=rebind_tenant)
-                return run_sync(cfg, client, store, options, progress=progress, on_plan=on_plan)
+                return run_sync(
+                    cfg, client, store, options, progress=progress, on_plan=on_plan, refused=refused
+                )
         finally:
             store.close()

@@ -22,16 +22,16 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
 from mwdata.api.client import ApiClient, RequestStats
-from mwdata.catalog import Entity
+from mwdata.catalog import RETENTION_DAYS, Entity
 from mwdata.catalog import entity as lookup_entity
 from mwdata.config import Config
-from mwdata.errors import ConfigError, MwdataError, ScopeError, StoreError
+from mwdata.errors import ApiError, ConfigError, MwdataError, ScopeError, StoreError
 from mwdata.store.base import FAILED, SUCCESS, EntityState, RunStats, Store, Window
 from mwdata.sync.plan import EntityPlan, plan_entity, to_ms
 
@@ -81,7 +81,16 @@ class SyncResult:
         return sum(e.rows for e in self.entities)
 
     def first_error(self) -> MwdataError | None:
-        return next((e.error for e in self.entities if e.error is not None), None)
+        """The error the run ends with: the first that is not a missing scope, else every missing
+        scope in one ScopeError."""
+        errors = [e.error for e in self.entities if e.error is not None]
+        other = [e for e in errors if not isinstance(e, ScopeError)]
+        if other:
+            return other[0]
+        scopes = [e for e in errors if isinstance(e, ScopeError)]
+        if not scopes:
+            return None
+        return combined_scope_error(scopes, synced=len(scopes) < len(self.entities))
 
 
 def resolve_entities(names: Sequence[str]) -> list[Entity]:
@@ -102,11 +111,34 @@ def new_run_id(now: datetime) -> str:
     return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def preflight(client: ApiClient, entities: Sequence[Entity]) -> None:
-    """One tiny request per entity before anything is written: bad credentials (401) or a missing
-    scope (403) fail here, leaving the store untouched."""
+def preflight(client: ApiClient, entities: Sequence[Entity]) -> dict[str, ScopeError]:
+    """One tiny request per entity before anything is written. Bad credentials (401) fail here,
+    leaving the store untouched; so does a credential without the scope of any selected entity.
+    Returns the entities refused for want of a scope (403) when others are permitted: the sync reads
+    those others and records the refused ones as failed runs."""
+    refused: dict[str, ScopeError] = {}
     for e in entities:
-        client.get_page(e, {"$top": "1"})
+        try:
+            client.get_page(e, {"$top": "1"})
+        except ScopeError as err:
+            refused[e.path] = err
+    if refused and len(refused) == len(entities):
+        raise combined_scope_error(list(refused.values()), synced=False)
+    return refused
+
+
+def combined_scope_error(errors: Sequence[ScopeError], *, synced: bool) -> ScopeError:
+    """One ScopeError naming every refused entity (exit 4)."""
+    if len(errors) == 1 and not synced:
+        return errors[0]
+    names = ", ".join(f"'{e.entity}'" for e in errors)
+    first = errors[0]
+    what = "the other entities were synced; " if synced else ""
+    return ScopeError(
+        first.entity,
+        f"the credential has no scope for {names} (HTTP 403); {what}in Moveworks Setup → Credentials, "
+        "add the missing Data API scope(s), or leave those entities out ([sync] entities / --entities)",
+    )
 
 
 def plan_run(
@@ -169,10 +201,14 @@ def run_sync(
     states: dict[str, EntityState] | None = None,
     progress: ProgressFn | None = None,
     on_plan: Callable[[list[EntityPlan]], None] | None = None,
+    refused: dict[str, ScopeError] | None = None,
 ) -> SyncResult:
     """Run one sync. `store` must be locked and prepared by the caller (see `sync_store`); for a
-    dry run pass `store=None` and the current `states`."""
-    entities = resolve_entities(options.entities or cfg.sync.entities)
+    dry run pass `store=None` and the current `states`. `refused`: entities the preflight found
+    without scope; they are not read, and get a failed run naming the missing scope."""
+    refused = refused or {}
+    selected = resolve_entities(options.entities or cfg.sync.entities)
+    entities = [e for e in selected if e.path not in refused]
     upper = to_ms(options.now or datetime.now(UTC))
     run_id = new_run_id(upper)
     if states is None:
@@ -183,8 +219,11 @@ def run_sync(
     if on_plan:
         on_plan(plans)
     results = {p.entity: EntityResult(p.entity, len(p.windows), plan=p) for p in plans}
+    for path, err in refused.items():
+        results[path] = EntityResult(path, 0, outcome=FAILED, error=err)
+    ordered = [results[e.path] for e in selected]
     if options.dry_run or store is None:
-        return SyncResult(run_id, upper, list(results.values()), dry_run=True)
+        return SyncResult(run_id, upper, ordered, dry_run=True)
 
     detail = orjson.dumps(
         {
@@ -197,8 +236,11 @@ def run_sync(
     for e, p in zip(entities, plans, strict=True):
         store.plan(run_id, p.new, replace_pending=p.replace_pending)
         store.start_run(run_id, e, datetime.now(UTC), detail)
-    _execute(cfg, client, store, entities, plans, results, run_id, options, progress)
-    for e in entities:
+    for e in selected:
+        if e.path in refused:
+            store.start_run(run_id, e, datetime.now(UTC), detail)
+    _execute(cfg, client, store, entities, plans, results, run_id, options, progress, upper)
+    for e in selected:
         r = results[e.path]
         s = r.stats
         stats = RunStats(r.rows, r.pages, s.requests, s.retries, s.throttled, s.errors)
@@ -208,8 +250,7 @@ def run_sync(
             store.finish_run(run_id, e, stats, r.outcome, message)
         except StoreError as exc:
             log.error("could not record the end of run %s: %s", run_id, exc)
-    result = SyncResult(run_id, upper, [results[e.path] for e in entities])
-    return result
+    return SyncResult(run_id, upper, [results[e.path] for e in selected])
 
 
 def _execute(
@@ -222,6 +263,7 @@ def _execute(
     run_id: str,
     options: SyncOptions,
     progress: ProgressFn | None,
+    upper: datetime,
 ) -> None:
     workers = max(1, options.workers or cfg.sync.workers)
     batch_size = max(1, min(cfg.sync.batch_size, MAX_BATCH_ROWS))
@@ -232,6 +274,9 @@ def _execute(
     failed: set[str] = set()
     q: queue.Queue[Any] = queue.Queue(maxsize=max(1, workers))
     writer_error: list[BaseException] = []
+    empty: list[tuple[Entity, Window, int]] = []  # windows the API answered with no row
+    empty_lock = threading.Lock()
+    retained_from = upper - timedelta(days=RETENTION_DAYS - 1)  # older rows may have left the API
 
     def fail(path: str, err: MwdataError) -> None:
         r = results[path]
@@ -276,13 +321,15 @@ def _execute(
         stats = results[e.path].stats
         chunks: list[Any] = []
         ids: set[Any] = set()
-        rows = pages = 0
+        rows = pages = read_rows = 0
         unique = True
         last = w.last_id
+        fresh = w.last_id is None and w.rows == 0
         try:
             for page in client.window_pages(e, w.lo, w.hi, w.last_id, stats):
                 if stop.is_set() or e.path in failed:
                     return
+                read_rows += len(page.records)
                 if page.records:
                     chunks.append(store.encode(e, page.records))
                     if unique:
@@ -299,6 +346,10 @@ def _execute(
                     q.put(_Item(e, w, chunks, rows, unique, last, pages, False))
                     chunks, rows, pages, unique = [], 0, 0, True
                     ids = set()
+            if fresh and read_rows == 0 and w.lo >= retained_from:
+                with empty_lock:
+                    empty.append((e, w, pages))  # closed at the end, if the store agrees it is empty
+                return
             q.put(_Item(e, w, chunks, rows, unique, last, pages, True))
         except MwdataError as err:
             fail(e.path, err)
@@ -333,6 +384,60 @@ def _execute(
                 fail(e.path, err)
             return
         raise err
+    try:
+        _close_empty_windows(store, empty, failed, fail, run_id, progress)
+    except StoreError as err:
+        for e in entities:
+            fail(e.path, err)
+
+
+def _close_empty_windows(
+    store: Store,
+    empty: Sequence[tuple[Entity, Window, int]],
+    failed: set[str],
+    fail: Callable[[str, MwdataError], None],
+    run_id: str,
+    progress: ProgressFn | None,
+) -> None:
+    """Close the windows the API answered with no row — unless the store holds rows whose newest
+    version lies in that window, which the API, keeping 30 days, should have returned: then
+    something is wrong (a setting, the server, the tenant) and closing the window would move the
+    watermark past rows never re-read. Those windows stay unfinished, so the next sync reads them
+    again, and the entity's run fails with a message naming them.
+
+    Checked after every other window of the run was written: a row the API re-stamped into a later
+    window has by then moved out of this one in the store, so it does not count."""
+    suspicious: dict[str, list[tuple[Window, int]]] = {}
+    for e, w, pages in sorted(empty, key=lambda x: x[1].lo):
+        if e.path in failed:
+            continue
+        held = store.count_rows(e, w.lo, w.hi)
+        if held:
+            suspicious.setdefault(e.path, []).append((w, held))
+            continue
+        store.write(e, [], w, rows=0, last_id=None, pages=pages, done=True, run_id=run_id)
+        if progress:
+            progress(e.path, 0, True)
+    for path, found in suspicious.items():
+        rows = sum(n for _, n in found)
+        first = found[0][0]
+        log.warning(
+            "%s: %d window(s) came back empty although the store holds %d of their rows",
+            path,
+            len(found),
+            rows,
+        )
+        fail(
+            path,
+            ApiError(
+                f"{path}: the Data API returned no rows for {len(found)} window(s) of last_updated_time "
+                f"from {first.lo:%Y-%m-%d %H:%M} UTC, although the store already holds {rows} rows "
+                "there that the API should still have. Those windows were left unfinished, so the "
+                "watermark did not move past them and the next sync reads them again. Check [api] "
+                "page_size and the tenant (base_url, org); if the API really dropped these rows, "
+                "`mwdata status` shows the windows pending"
+            ),
+        )
 
 
 def window_summary(plans: Sequence[EntityPlan]) -> list[dict[str, Any]]:
