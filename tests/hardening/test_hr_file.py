@@ -5,9 +5,7 @@ e-mails and malformed rows are clear errors with line numbers; 100k rows load in
 from __future__ import annotations
 
 import csv
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +18,13 @@ from mwdata.errors import InputFileError
 from mwdata.transform import build, runner
 from mwdata.transform.project import HR_TABLE_COLUMNS
 from mwdata.transform.runner import _Conn, _prepare_store, read_hr_file
+from tests.pg import DSN as PG_DSN
+from tests.pg import fresh_database
 from tests.sync.conftest import run_cli
 from tests.transform import hr_cases
 from tests.transform.fixtures import load_duckdb
 
 HEADER = ",".join(HR_TABLE_COLUMNS)
-PG_DSN = os.environ.get("MWDATA_TEST_PG_DSN")
 STORES = ["duckdb"] + (["postgres"] if PG_DSN else [])
 
 
@@ -42,20 +41,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "duckdb":
         yield str(tmp_path / "s.duckdb")
         return
-    import psycopg2
-
-    assert PG_DSN is not None
-    name = f"mwdata_hr_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(PG_DSN)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    try:
-        yield PG_DSN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+    with fresh_database("mwdata_hr") as dsn:
+        yield dsn
 
 
 def _load(store: str, hr: Path | str) -> None:

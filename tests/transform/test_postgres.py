@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -19,10 +17,10 @@ from mwdata.store.schema import POSTGRES_TYPES, create_all_sql, raw_columns
 from mwdata.transform import build
 from tests.metrics.gen import generate
 from tests.metrics.reference import Ref
+from tests.pg import DSN, fresh_database
 from tests.transform import hr_cases
 from tests.transform.fixtures import rows_for
 
-DSN = os.environ.get("MWDATA_TEST_PG_DSN")
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not DSN, reason="MWDATA_TEST_PG_DSN not set")]
 
 
@@ -32,31 +30,26 @@ def _database(records: Mapping[str, list[dict[str, Any]]]) -> Iterator[str]:
     dropped afterwards. Yields its DSN."""
     import psycopg2
 
-    assert DSN is not None
-    dbname = f"mwdata_t_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(DSN)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {dbname}")
-    dsn = DSN.rsplit("/", 1)[0] + "/" + dbname
-    con = psycopg2.connect(dsn)
-    try:
-        with con, con.cursor() as cur:
-            for stmt in create_all_sql(POSTGRES_TYPES):
-                cur.execute(stmt.replace(',\n  PRIMARY KEY ("id")', ""))
-            for e in ENTITIES:
-                cols = ", ".join(f'"{c}"' for c, _ in raw_columns(e))
-                marks = ", ".join("%s" for _ in raw_columns(e))
-                cur.executemany(
-                    f'INSERT INTO raw."{e.table}" ({cols}) VALUES ({marks})',
-                    rows_for(e.path, records.get(e.path, [])),
-                )
-        yield dsn
-    finally:
-        con.close()
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
-        admin.close()
+    with fresh_database() as dsn:
+        con = psycopg2.connect(dsn)
+        try:
+            _fill(con, records)
+            yield dsn
+        finally:
+            con.close()
+
+
+def _fill(con: Any, records: Mapping[str, list[dict[str, Any]]]) -> None:
+    with con, con.cursor() as cur:
+        for stmt in create_all_sql(POSTGRES_TYPES):
+            cur.execute(stmt.replace(',\n  PRIMARY KEY ("id")', ""))
+        for e in ENTITIES:
+            cols = ", ".join(f'"{c}"' for c, _ in raw_columns(e))
+            marks = ", ".join("%s" for _ in raw_columns(e))
+            cur.executemany(
+                f'INSERT INTO raw."{e.table}" ({cols}) VALUES ({marks})',
+                rows_for(e.path, records.get(e.path, [])),
+            )
 
 
 @pytest.fixture(scope="module")

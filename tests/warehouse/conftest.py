@@ -3,42 +3,22 @@ dropped after), and the store-equals-truth check read from PostgreSQL."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.pg import DSN, fresh_database
 from tests.sync.test_sync_simulator import ALL, truth
 
-DSN = os.environ.get("MWDATA_TEST_PG_DSN")
 needs_pg = [pytest.mark.postgres, pytest.mark.skipif(not DSN, reason="MWDATA_TEST_PG_DSN not set")]
-
-
-def _admin() -> Any:
-    import psycopg2
-
-    assert DSN is not None
-    con = psycopg2.connect(DSN)
-    con.autocommit = True
-    return con
 
 
 @pytest.fixture
 def pg_dsn() -> Iterator[str]:
     """A new, empty database on the test server; its DSN (no password: the server trusts loopback)."""
-    name = f"mwdata_w_{uuid.uuid4().hex[:10]}"
-    admin = _admin()
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    try:
-        assert DSN is not None
-        yield DSN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+    with fresh_database("mwdata_w") as dsn:
+        yield dsn
 
 
 def query(dsn: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
