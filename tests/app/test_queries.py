@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mwdata.app import queries
-from mwdata.app.db import Store
-from mwdata.app.filters import Filters
+from mwdata.read import queries
+from mwdata.read.filters import Filters
+from mwdata.read.snapshot import Store
 
 
 @pytest.fixture

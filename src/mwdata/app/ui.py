@@ -11,13 +11,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from mwdata.app import queries
-from mwdata.app.db import Store, get_store
-from mwdata.app.definitions import definition
-from mwdata.app.filters import DIMENSIONS, Filters
-from mwdata.app.formatting import format_delta
 from mwdata.config import Config, load_config
 from mwdata.errors import MwdataError
+from mwdata.read import queries
+from mwdata.read.definitions import definition
+from mwdata.read.filters import DIMENSIONS, Filters
+from mwdata.read.formatting import format_delta
+from mwdata.read.snapshot import Store, get_store
 
 CTX_KEY = "_mwdata_ctx"
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from mwdata.app.db import Store
-from mwdata.app.filters import Filters
+from mwdata.read.filters import Filters
+from mwdata.read.snapshot import Store
 from mwdata.store.schema import STATE_SCHEMA
 
 Frames = dict[str, pd.DataFrame]
