@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import altair as alt
@@ -76,7 +76,8 @@ def current() -> Ctx | None:
 def _sidebar(bounds: tuple[date, date] | None, options: dict[str, list[str]]) -> Filters:
     sb = st.sidebar
     sb.header("Filters")
-    lo, hi = bounds or (date.today() - timedelta(days=29), date.today())
+    today = datetime.now(UTC).date()  # UTC days, as the read layer's
+    lo, hi = bounds or (today - timedelta(days=29), today)
     default = (max(lo, hi - timedelta(days=29)), hi)
     picked: Any = sb.date_input("Date range", value=default, min_value=lo, max_value=hi, key="f_dates")
     if isinstance(picked, tuple | list) and len(picked) == 2:

@@ -2,7 +2,7 @@
 
 `METRICS` lists every metric the dashboard and the report show. Until the registry knows one of them,
 its text here (from shared/spec/metrics.md) is shown, marked "not yet in the registry", and the test
-`tests/app/test_definitions.py` fails for it once the registry exists — one definition per metric.
+`tests/read/test_definitions.py` fails for it once the registry exists — one definition per metric.
 """
 
 from __future__ import annotations
