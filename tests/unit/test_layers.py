@@ -7,6 +7,8 @@ lower layer still ties the two together.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -135,3 +137,24 @@ def test_the_checker_finds_each_kind_of_violation(tmp_path: Path) -> None:
         "mwdata.store.export -> mwdata.read.snapshot: store may import only layers before it",
         "mwdata.transform.run -> mwdata.simulator: only ops, cli run the simulator",
     ]
+
+
+def test_report_export_and_run_load_neither_streamlit_nor_the_dashboard() -> None:
+    """The rule at run time (transitive imports included): every module but the dashboard's loads
+    without `streamlit` or `mwdata.app` ending up in `sys.modules`."""
+    modules = [
+        m
+        for m in (_module(p, SRC) for p in sorted((SRC / "mwdata").rglob("*.py")))
+        if not m.startswith(("mwdata.app", APP_IMPORTER))
+    ]
+    code = (
+        "import importlib, sys\n"
+        f"names = {modules!r}\n"
+        "for n in names: importlib.import_module(n)\n"
+        "from mwdata.cli import _register; _register()\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'streamlit' or m.startswith('mwdata.app'))\n"
+        "print(len(names), bad[:5])\n"
+        "sys.exit(1 if bad or len(names) < 40 else 0)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr[-2000:]
