@@ -1,6 +1,6 @@
 """UTC days on every read connection: one store built by the dbt project, read by two processes, one
 under TZ=UTC and one under TZ=America/Los_Angeles, gives the same numbers on every page, in the report
-and in the export (docs/architecture.md, invariant 9).
+and in the export (invariant 9 in docs/architecture.md).
 
 A control in the same processes reads the store through a plain DuckDB connection: its daily counts
 differ between the two zones, so the store has rows near midnight and the comparison can fail.

@@ -16,7 +16,7 @@ child a private root (`MWDATA_SNAPSHOT_ROOT`) that it removes itself once the ch
 
 Every connection opened here reads in UTC (`connect`): DuckDB otherwise takes the host's time zone,
 so `CAST(created_time AS DATE)` and `date_trunc('week', ...)` on TIMESTAMPTZ columns would put rows
-on other days on a host outside UTC (docs/architecture.md, invariant 9).
+on other days on a host outside UTC (invariant 9 in docs/architecture.md).
 """
 
 from __future__ import annotations
