@@ -163,6 +163,25 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
             FROM {s}.hr GROUP BY 1, 2, 3
             """
         )
+        # The roster: first_interaction_time comes from the users entity, so about half the active users
+        # first talked to the assistant before the store's history began (as on a real tenant).
+        con.execute(
+            f"""
+            CREATE TABLE {s}.moveworks__users AS
+            WITH seen AS (SELECT user_id, min(created_time) AS first_seen FROM {s}.moveworks__journey GROUP BY 1),
+            u AS (
+              SELECT h.user_id, h.access_to_bot, h.department, h.location, h.role, h.is_test_user,
+                     CASE WHEN seen.first_seen IS NULL THEN NULL
+                          WHEN random() < 0.5 THEN seen.first_seen - to_days(1 + CAST(random() * 400 AS INT))
+                          ELSE seen.first_seen END AS first_interaction_time
+              FROM {s}.hr h LEFT JOIN seen USING (user_id)
+            )
+            SELECT user_id, access_to_bot, first_interaction_time,
+                   CAST(first_interaction_time AS DATE) AS first_interaction_day, department, location, role,
+                   is_test_user
+            FROM u
+            """
+        )
         con.execute(f"DROP TABLE {s}.hr")
         # Raw interactions (for the data-health page) mirror the journey's user rows plus one bot reply each.
         con.execute(

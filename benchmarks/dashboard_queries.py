@@ -19,9 +19,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from benchmarks import dashboard_data
-from mwdata.app import queries
-from mwdata.app.db import Store
-from mwdata.app.filters import Filters
+from mwdata.read import queries
+from mwdata.read.filters import Filters
+from mwdata.read.snapshot import Store
 
 
 def main() -> None:

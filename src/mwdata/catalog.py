@@ -1,8 +1,9 @@
-"""The five Data API entities, declared once (spec: shared/spec/data-api.md §3).
+"""The five Data API entities, declared once (docs/data-api.md, "Entities").
 
 Every layer reads this module: the client (paths, cursor), the store (typed raw columns), the dbt
 sources (generated from it, or held equal by a test) and the simulator (what to generate and serve).
-Vocabularies list the values seen so far; they describe, they never reject (invariant 6).
+Vocabularies list the values seen so far; they describe, they never reject (invariant 6 in
+docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ CONVERSATION_TYPES = (
     "CONVERSATION_TYPE_TICKET_INTERCEPTION",
     "CONVERSATION_TYPE_CHANNEL_INTERCEPTION",
 )
-# Keys each conversation type puts in `detail` (spec §3.1).
+# Keys each conversation type puts in `detail` (docs/data-api.md, conversations).
 CONVERSATION_DETAIL_KEYS: dict[str, tuple[str, ...]] = {
     "CONVERSATION_TYPE_APPROVAL_REQUEST_NOTIFICATION": ("type", "source", "domain"),
     "CONVERSATION_TYPE_APPROVAL_UPDATE_NOTIFICATION": ("type", "source", "domain"),
@@ -165,7 +166,8 @@ RESOURCE_DETAIL_FIELDS = (
     "url",
     "ticket_type",
 )
-# Keys present (possibly null) in `detail` per resource type; other types carry `detail: null` (spec §3.4).
+# Keys present (possibly null) in `detail` per resource type; other types carry `detail: null`
+# (docs/data-api.md, plugin-resources).
 RESOURCE_DETAIL_KEYS: dict[str, tuple[str, ...]] = {
     "RESOURCE_TYPE_KNOWLEDGE": ("domain", "external_resource_id", "name", "snippet", "url"),
     "RESOURCE_TYPE_FILE": ("name", "snippet", "url"),

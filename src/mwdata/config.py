@@ -3,7 +3,7 @@
 Secrets (API key, OAuth client secret, SMTP password, PII salt, alert webhook) come only from the
 environment or from a file readable by its owner alone (mode 0600); a secret written inline in
 `mwdata.toml` is refused, so a config file can be committed or shared without leaking anything
-(invariant 5).
+(invariant 5 in docs/architecture.md).
 
 The schema is declared once: every setting is a dataclass field whose `setting(...)` metadata holds
 its constraints (range, choices, pattern, a converter), its environment variable and whether it is a

@@ -1,4 +1,5 @@
-"""One exception hierarchy; the CLI maps each class to a distinct exit code (invariant 7)."""
+"""One exception hierarchy; the CLI maps each class to a distinct exit code (invariant 7 in
+docs/architecture.md)."""
 
 from __future__ import annotations
 

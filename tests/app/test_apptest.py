@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mwdata.app import views
-from mwdata.app.definitions import definition
+from mwdata.read.definitions import definition
 
 MAIN = str(Path(__file__).resolve().parents[2] / "src" / "mwdata" / "app" / "main.py")
 

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from mwdata.app import views
-from mwdata.app.definitions import definition
+from mwdata.read.definitions import definition
 from tests.e2e.test_browser import visit_every_page
 from tests.sync.conftest import run_cli
 

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from mwdata.app import db
+from mwdata.read import snapshot
 from tests.app.conftest import mart_store  # noqa: F401 (fixture)
 
 # Takes a snapshot with the default (private) folder, prints the folder and the file, then waits.
 HOLDER = textwrap.dedent(
     """
     import sys, time
-    from mwdata.app.db import Store
+    from mwdata.read.snapshot import Store
     snap = Store(sys.argv[1]).refresh()
     print(snap.path.parent, snap.path, flush=True)
     if sys.argv[2] == "wait":
@@ -50,14 +50,14 @@ def store_600(mart_store: Path, tmp_path: Path) -> Path:  # noqa: F811
 @pytest.fixture
 def fresh_private_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """This test process's own snapshot folder, removed afterwards."""
-    monkeypatch.setattr(db, "_private", None)
-    monkeypatch.delenv(db.SNAPSHOT_ROOT_ENV, raising=False)
+    monkeypatch.setattr(snapshot, "_private", None)
+    monkeypatch.delenv(snapshot.SNAPSHOT_ROOT_ENV, raising=False)
     yield
-    db.remove_private_dir()
+    snapshot.remove_private_dir()
 
 
 def _holder(store: Path, mode: str) -> tuple[subprocess.Popen[str], Path, Path]:
-    env = {k: v for k, v in os.environ.items() if k != db.SNAPSHOT_ROOT_ENV}
+    env = {k: v for k, v in os.environ.items() if k != snapshot.SNAPSHOT_ROOT_ENV}
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(store), mode], stdout=subprocess.PIPE, text=True, env=env
     )
@@ -67,7 +67,7 @@ def _holder(store: Path, mode: str) -> tuple[subprocess.Popen[str], Path, Path]:
 
 
 def test_snapshot_folder_0700_and_files_0600(store_600: Path, fresh_private_dir: None) -> None:
-    store = db.Store(store_600)
+    store = snapshot.Store(store_600)
     try:
         snap = store.refresh()
         folder = snap.path.parent
@@ -94,7 +94,7 @@ def test_a_precreated_folder_with_the_old_name_is_not_used(store_600: Path, fres
     trap.mkdir(mode=0o777)
     trap.chmod(0o777)  # what another user would have made, readable and writable by all
     try:
-        store = db.Store(store_600)
+        store = snapshot.Store(store_600)
         snap = store.refresh()
         assert snap.path.parent != trap
         assert list(trap.iterdir()) == []
@@ -171,6 +171,6 @@ def test_unwritable_temp_dir_is_a_clear_store_error(
 ) -> None:
     from mwdata.errors import StoreError
 
-    monkeypatch.setenv(db.SNAPSHOT_ROOT_ENV, str(store_600.parent / "missing" / "root"))
+    monkeypatch.setenv(snapshot.SNAPSHOT_ROOT_ENV, str(store_600.parent / "missing" / "root"))
     with pytest.raises(StoreError, match="cannot create a private snapshot folder in .*missing/root"):
-        db.Store(store_600).refresh()
+        snapshot.Store(store_600).refresh()

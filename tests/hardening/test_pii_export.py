@@ -12,7 +12,7 @@ import pytest
 
 from mwdata.config import Config
 from mwdata.errors import ConfigError
-from mwdata.store.export import export_store
+from mwdata.read.export import export_store
 from mwdata.transform import build
 from tests.sync.conftest import run_cli
 from tests.transform import pii_cases

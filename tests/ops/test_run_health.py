@@ -149,7 +149,7 @@ def test_webhook_from_a_secret_file(tmp_path: Path, receiver: Any, mode: int) ->
 
 CRASHING_RUN = """
 import sys
-import mwdata.app.chain as steps
+import mwdata.ops.run as run
 from mwdata.cli import main
 
 def crashing_chain(cfg, **_):
@@ -157,7 +157,7 @@ def crashing_chain(cfg, **_):
         raise RuntimeError("a bug whose message holds {leak}")
     yield "build", build
 
-steps.chain = crashing_chain
+run.steps = crashing_chain
 sys.argv = ["mwdata", "--json", "run"]
 main()
 """

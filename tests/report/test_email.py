@@ -15,9 +15,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from mwdata.app.db import Store
 from mwdata.config import ReportConfig, Secret
 from mwdata.errors import ConfigError
+from mwdata.read.snapshot import Store
 from mwdata.report import email as mail
 from mwdata.report.render import render_report
 

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from mwdata.errors import MwdataError
-from mwdata.store.export import export_store
+from mwdata.read.export import export_store
 
 MWDATA = str(Path(sys.executable).with_name("mwdata"))
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from mwdata.app.db import Store
-from mwdata.app.definitions import definition
+from mwdata.read.definitions import definition
+from mwdata.read.snapshot import Store
 from mwdata.report.render import render_report
 
 

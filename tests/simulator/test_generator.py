@@ -1,4 +1,5 @@
-"""Generator: determinism, id formats, spec §8 invariants at several seeds/scales, mixes near the samples."""
+"""Generator: determinism, id formats, the data facts of docs/data-api.md ("What the simulator
+reproduces") at several seeds/scales, mixes near the samples."""
 
 from __future__ import annotations
 
@@ -104,7 +105,7 @@ def test_mixes_near_the_samples(samples_dir: Path) -> None:
     off = {k: v for k, v in report.items() if abs(v[0] - v[1]) > tol}
     assert not off, json.dumps(report)
 
-    # thumbs feedback: internal-link clicks on HELPFUL / UNHELPFUL, as in the samples (spec 3.2)
+    # thumbs feedback: internal-link clicks on HELPFUL / UNHELPFUL, as in the samples (docs/data-api.md, interactions)
     def clicks(rows: list[dict]) -> Counter[str]:
         return Counter(
             x["detail"]["resource_id"]

@@ -1,6 +1,6 @@
 """The Data API client: one `httpx.Client`, shared pacing, retries, clear errors.
 
-Failure handling (spec §2.5, §2.6):
+Failure handling (docs/data-api.md, "Errors" and "Rate limits"):
 - 429: hold every worker for `Retry-After` (seconds or HTTP date) or an exponential backoff, and
   lower the shared rate (see `Pacer`); does not consume the retry budget until `max_retries * 4`.
 - 5xx / 408, timeouts, dropped connections, truncated or non-JSON bodies: exponential backoff with

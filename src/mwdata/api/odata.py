@@ -1,6 +1,6 @@
 """OData details of the Data API: tolerant envelope and error parsing, filter and timestamp literals.
 
-The API's documentation disagrees with itself on spellings (spec §2.4, §2.5): the next link is
+The API's documentation disagrees with itself on spellings (docs/data-api.md, "Paging" and "Errors"): the next link is
 `@odata.nextLink` or `odata.nextlink` (any case), `value` may be missing on an empty result, error
 bodies are flat `{code, message}` or nested `{error: {code, message}}`. Everything here accepts all
 of them.

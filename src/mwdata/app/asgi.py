@@ -17,8 +17,9 @@ from typing import Any
 import streamlit as st
 from starlette.middleware import Middleware
 
-from mwdata.app import db, guard
+from mwdata.app import guard
 from mwdata.errors import MwdataError
+from mwdata.read import snapshot
 
 
 def policy() -> guard.Policy:
@@ -37,7 +38,7 @@ async def _lifespan(_app: Any) -> AsyncIterator[None]:
     try:
         yield None
     finally:
-        db.close_all()
+        snapshot.close_all()
 
 
 try:

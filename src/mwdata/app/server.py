@@ -15,13 +15,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from mwdata.app.db import SNAPSHOT_ROOT_ENV
 from mwdata.errors import MwdataError
+from mwdata.read.snapshot import SNAPSHOT_ROOT_ENV
 
 APP = Path(__file__).with_name("asgi.py")
 GRACE_SECONDS = 10.0
@@ -119,23 +120,25 @@ def stop(proc: subprocess.Popen[bytes], grace: float = GRACE_SECONDS) -> None:
             proc.wait()
 
 
-def serve(host: str, port: int, env: dict[str, str], on_ready: Callable[[str], None]) -> int:
-    """Run the dashboard until it exits or SIGINT/SIGTERM arrives; returns the child's exit code."""
-    from mwdata.cli.signals import stop_on_signals
+def serve(
+    host: str, port: int, env: dict[str, str], on_ready: Callable[[str], None], stopping: threading.Event
+) -> int:
+    """Run the dashboard until it exits or `stopping` is set; returns the child's exit code.
 
+    The caller sets `stopping` from its SIGINT/SIGTERM handlers, installed before this is called so
+    that a signal during startup still stops the child and removes the snapshot root."""
     root = Path(tempfile.mkdtemp(prefix="mwdata-dashboard-"))
     try:
-        with stop_on_signals() as stopping:  # installed first: a signal during startup still cleans up
-            proc = start(host, port, env=env, snapshot_root=root)
-            try:
-                url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
-                wait_ready(url, proc, stop=stopping.is_set)
-                if not stopping.is_set():
-                    on_ready(url)
-                while not stopping.wait(0.5) and proc.poll() is None:
-                    pass
-            finally:
-                stop(proc)
+        proc = start(host, port, env=env, snapshot_root=root)
+        try:
+            url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+            wait_ready(url, proc, stop=stopping.is_set)
+            if not stopping.is_set():
+                on_ready(url)
+            while not stopping.wait(0.5) and proc.poll() is None:
+                pass
+        finally:
+            stop(proc)
         return proc.returncode if not stopping.is_set() else 0
     finally:
         shutil.rmtree(root, ignore_errors=True)

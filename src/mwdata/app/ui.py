@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from mwdata.app import queries
-from mwdata.app.db import Store, get_store
-from mwdata.app.definitions import definition
-from mwdata.app.filters import DIMENSIONS, Filters
-from mwdata.app.formatting import format_delta
 from mwdata.config import Config, load_config
 from mwdata.errors import MwdataError
+from mwdata.read import queries
+from mwdata.read.definitions import definition
+from mwdata.read.filters import DIMENSIONS, Filters
+from mwdata.read.formatting import format_delta
+from mwdata.read.snapshot import Store, get_store
 
 CTX_KEY = "_mwdata_ctx"
 
@@ -76,7 +76,8 @@ def current() -> Ctx | None:
 def _sidebar(bounds: tuple[date, date] | None, options: dict[str, list[str]]) -> Filters:
     sb = st.sidebar
     sb.header("Filters")
-    lo, hi = bounds or (date.today() - timedelta(days=29), date.today())
+    today = datetime.now(UTC).date()  # UTC days, as the read layer's
+    lo, hi = bounds or (today - timedelta(days=29), today)
     default = (max(lo, hi - timedelta(days=29)), hi)
     picked: Any = sb.date_input("Date range", value=default, min_value=lo, max_value=hi, key="f_dates")
     if isinstance(picked, tuple | list) and len(picked) == 2:

@@ -1,13 +1,14 @@
-"""One function per dashboard page: run the page's queries (mwdata.app.queries) and draw them."""
+"""One function per dashboard page: run the page's queries (mwdata.read.queries) and draw them."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from mwdata.app import charts, queries, ui
+from mwdata.app import ui
 from mwdata.app.ui import Ctx
 from mwdata.errors import MwdataError
+from mwdata.read import charts, queries
 
 
 def _v(df: pd.DataFrame, col: str) -> float | None:

@@ -78,7 +78,7 @@ def _connect(cfg: ReportConfig, timeout: float) -> smtplib.SMTP:
 
 def send(cfg: ReportConfig, msg: EmailMessage, timeout: float = 30.0) -> list[str]:
     """Deliver `msg` to `cfg.mail_to`; the accepted addresses. Errors name the server, never the
-    password (invariant 5); a partial delivery names who got it and who did not."""
+    password (invariant 5 in docs/architecture.md); a partial delivery names who got it and who did not."""
     if not cfg.smtp_host:
         raise ConfigError("e-mailing a report needs [report] smtp_host (and smtp_port) in mwdata.toml")
     where = f"{cfg.smtp_host}:{cfg.smtp_port}"

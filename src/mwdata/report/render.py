@@ -1,6 +1,6 @@
 """`mwdata report`: one self-contained HTML file (inline PNG charts) plus a CSV file per table.
 
-The numbers come from the same page queries as the dashboard (`mwdata.app.queries`), so the report
+The numbers come from the same page queries as the dashboard (`mwdata.read.queries`), so the report
 and the dashboard cannot disagree. Charts are the dashboard's Altair charts rendered to PNG by
 vl-convert (no browser, no network: `allowed_base_urls=[]`), embedded as data URIs, so the file
 opens offline and survives being e-mailed.
@@ -20,13 +20,13 @@ import jinja2
 import pandas as pd
 import vl_convert as vlc
 
-from mwdata.app import charts, queries
-from mwdata.app.db import Store
-from mwdata.app.definitions import definition
-from mwdata.app.filters import Filters
-from mwdata.app.formatting import format_delta
 from mwdata.config import Config
 from mwdata.errors import ConfigError, StoreError, output_dir
+from mwdata.read import charts, queries
+from mwdata.read.definitions import definition
+from mwdata.read.filters import Filters
+from mwdata.read.formatting import format_delta
+from mwdata.read.snapshot import Store
 
 log = logging.getLogger("mwdata.report")
 TEMPLATES = Path(__file__).with_name("templates")

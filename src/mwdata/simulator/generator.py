@@ -1,4 +1,5 @@
-"""Synthetic Data API records, deterministic by seed, shaped like the real samples (spec §3, §8).
+"""Synthetic Data API records, deterministic by seed, shaped like the real samples
+(docs/data-api.md, "Entities" and "What the simulator reproduces").
 
 Data for day D is stamped into the export (`last_updated_time`) around 06:00 UTC on D+1, some later.
 """
@@ -266,10 +267,10 @@ class _Gen:
         label = None
         detail: Record = {"content": rng.choice(("Yes", "No", "Open ticket"))}
         if kind == "LINK_CLICK":
-            # samples: GET_HELP 17, INFO 11, UI_FORM 5, HELPFUL 1, UNHELPFUL 1 (thumbs, spec 3.2)
+            # samples: GET_HELP 17, INFO 11, UI_FORM 5, HELPFUL 1, UNHELPFUL 1 (thumbs; docs/data-api.md)
             target = _pick(rng, {"GET_HELP": 17, "INFO": 11, "UI_FORM": 5, "HELPFUL": 1, "UNHELPFUL": 1})
             detail = {"resource_id": target, "type": "RESOURCE_TYPE_INTERNAL_LINK"}
-        elif kind == "UIFORM_SUBMISSION":  # shapes as in the samples; CSAT comments as in spec 3.2
+        elif kind == "UIFORM_SUBMISSION":  # shapes as in the samples (docs/data-api.md, interactions)
             label = _pick(rng, {"file_ticket": 65, "handoff": 20, "mw_form": 15})
             if label == "file_ticket":
                 form = rng.choice(_TICKET_FORMS)

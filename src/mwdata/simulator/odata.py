@@ -1,6 +1,7 @@
 """OData query evaluation for the simulator: `$filter` parsed into a compiled predicate, `$orderby` keys.
 
-Independent of `mwdata.api` (DESIGN: the simulator is a second implementation of the API).
+Independent of `mwdata.api` (the simulator is a second implementation of the API: docs/architecture.md,
+"Import rules").
 Timestamp fields compare as instants, so `'2025-08-01T00:00:00Z'` equals `'2025-08-01T00:00:00.000Z'`.
 """
 

@@ -1,4 +1,5 @@
-"""The simulated Data API: a real threaded HTTP/1.1 server on loopback serving a Dataset (spec §2).
+"""The simulated Data API: a real threaded HTTP/1.1 server on loopback serving a Dataset
+(the protocol of docs/data-api.md).
 
 Records are versioned (re-emission adds a version); what is served follows a simulated clock: a version is
 visible once its `last_updated_time <= now`, and rows older than `now - retention_days` are gone.

@@ -5,7 +5,7 @@ windows, then hands it batches of API records, each together with the window's c
 must make every `write()` atomic — the records, the window's keyset checkpoint (`last_id`), its
 `done` flag and the watermark advance commit together or not at all (invariant 1) — and must upsert
 so that a row never goes back to an older `last_updated_time` (invariant 2) and re-writing a batch
-changes nothing (invariant 3).
+changes nothing (invariant 3; the invariants are in docs/architecture.md).
 
 State model (kept as plain tables so `mwdata status` and the dashboard can read them):
 - watermark per entity: every row with `last_updated_time` < watermark was read completely by a

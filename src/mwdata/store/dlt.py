@@ -399,7 +399,7 @@ def _timestamps(values: list[Any]) -> pa.Array:
 def encode_batch(entity: Entity, records: Sequence[dict[str, Any]]) -> pa.RecordBatch:
     """Typed columns as the raw contract (JSON fields as JSON text, parsed by the warehouse) and the
     whole record as `_record`. A value of the wrong type becomes NULL in its column and survives in
-    `_record` (invariant 6), as in the DuckDB store."""
+    `_record` (invariant 6 in docs/architecture.md), as in the DuckDB store."""
     arrays: list[pa.Array] = []
     names: list[str] = []
     for f in entity.fields:

@@ -2,7 +2,7 @@
 
 Schema `raw`, one table per entity named `Entity.table`; one typed column per catalogue field
 (timestamps as timezone-aware UTC, nested objects as JSON) plus load metadata:
-  `_record`     the whole original record as JSON (unknown fields survive, invariant 6)
+  `_record`     the whole original record as JSON (unknown fields survive: invariant 6 in docs/architecture.md)
   `_synced_at`  when mwdata wrote this version
   `_run_id`     the sync run that wrote it
 Primary key `id`; a row always holds the newest version seen (greatest `last_updated_time`).

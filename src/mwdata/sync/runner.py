@@ -3,7 +3,8 @@
 Threads: `workers` readers share the client (and so its pacing); each reads one window at a time by
 keyset paging and cuts it into batches of about `batch_size` records; a single writer thread commits
 batches in order through the `Store` (each batch with its window's checkpoint). A bounded queue
-between them keeps memory proportional to the batch size (invariant 4), not to the run.
+between them keeps memory proportional to the batch size (invariant 4 in
+docs/architecture.md), not to the run.
 
 Why the reading is exact while the server's data changes (docs/sync.md has the long form): every
 window ends at or before the run's fixed upper bound T0. Keyset paging positions by id, so inserts

@@ -43,7 +43,8 @@ OPEN_VOCABULARIES = {"plugin_name"}
 
 def _source_column(e: Entity, f: Field) -> dict[str, Any]:
     """A source column with its raw-level checks: duplicates (staging dedupes them, so a warning),
-    nulls in required fields, and values outside the catalogue's vocabulary (warnings, invariant 6)."""
+    nulls in required fields, and values outside the catalogue's vocabulary (warnings; invariant 6 in
+    docs/architecture.md)."""
     tests: list[Any] = []
     if f.name == e.key:
         tests += [{"unique": {"config": {"severity": "warn"}}}, "not_null"]

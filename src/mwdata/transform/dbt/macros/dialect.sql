@@ -124,7 +124,7 @@
 
 {# The elements of a JSON array column as rows, one JSON value each in <alias>.value, for
    `cross join lateral {{ mw_json_array_elements('t.col', 'e') }}`. A null, a JSON null, an object
-   or a scalar yields no rows (never an error: invariant 6). #}
+   or a scalar yields no rows (never an error: invariant 6 in docs/architecture.md). #}
 {% macro mw_json_array_elements(column, alias) -%}
   {{ return(adapter.dispatch('mw_json_array_elements', 'mwdata_moveworks')(column, alias)) }}
 {%- endmacro %}

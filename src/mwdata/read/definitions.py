@@ -1,8 +1,8 @@
 """Metric definitions shown next to every number, read from the metric registry (`mwdata.metrics`).
 
 `METRICS` lists every metric the dashboard and the report show. Until the registry knows one of them,
-its text here (from shared/spec/metrics.md) is shown, marked "not yet in the registry", and the test
-`tests/app/test_definitions.py` fails for it once the registry exists — one definition per metric.
+its text here (mwdata's summary of the definition) is shown, marked "not yet in the registry", and the test
+`tests/read/test_definitions.py` fails for it once the registry exists — one definition per metric.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ from typing import Any
 
 import duckdb
 
-from mwdata.app import queries
-from mwdata.app.db import Store
-from mwdata.app.filters import Filters
+from mwdata.read import queries
+from mwdata.read.filters import Filters
+from mwdata.read.snapshot import Store
 from tests.sync.conftest import mini_odata
 
 MWDATA = str(Path(sys.executable).with_name("mwdata"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mwdata.app.definitions import METRICS, definition
+from mwdata.read.definitions import METRICS, definition
 
 
 def test_every_shown_metric_is_in_the_registry() -> None:

@@ -6,7 +6,8 @@ pii = hash|drop; marts last built with pii = show (or before builds were recorde
 while the setting hides PII, until `mwdata build` rebuilds them. Large tables (more than
 `partition_threshold` rows with a timestamp column) are written as hive-partitioned Parquet by month
 (`<table>/month=2026-05/*.parquet`), so a BI tool can prune by month; CSV is always one file per table.
-The export reads a lock-free snapshot of the store (see `mwdata.app.db`), so it can run during a sync.
+The export reads a lock-free snapshot of the store (`mwdata.read.snapshot`, in UTC), so it can run during
+a sync.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from mwdata.errors import ConfigError, MwdataError, StoreError
+from mwdata.read.snapshot import Store, connect
 from mwdata.store.schema import RAW_SCHEMA, STATE_SCHEMA
 
 log = logging.getLogger("mwdata.export")
@@ -59,14 +61,12 @@ def export_store(
             'where plaintext may leave the store, run the export with pii = "show" '
             "(MWDATA_PII=show mwdata export --include-raw); to back up, copy the store file itself"
         )
-    from mwdata.app.db import Store  # a snapshot, so an export never blocks (or is blocked by) a sync
-
-    store = Store(store_path)
+    store = Store(store_path)  # a snapshot, so an export never blocks (or is blocked by) a sync
     snap = store.refresh()
     out = Path(out_dir)
     result: list[ExportedTable] = []
     try:
-        con = duckdb.connect(str(snap.path), read_only=True)
+        con = connect(snap.path)  # UTC: the month partitions are UTC months
         try:
             tables = con.execute(
                 "SELECT table_schema, table_name FROM information_schema.tables "

@@ -1,6 +1,8 @@
-"""Operations: is the store healthy, and telling someone when it is not.
+"""Operations: running the chain, whether the store is healthy, and telling someone when it is not.
 
-One implementation behind `mwdata status --check` and `mwdata run`:
+Beside the CLI, above the layers: `ops.run` drives `mwdata run` (sync -> build -> check -> report,
+then health and alert), `ops.demo` drives `mwdata demo`. This module is the one implementation of
+the health check and the alert behind `mwdata status --check` and `mwdata run`:
 - `findings()` reads the store's sync state and names what needs a human: an entity never synced,
   an entity whose last sync failed or died (a missing scope, an empty answer where rows were
   expected, a crash), a last good sync so old that the API's 30-day retention is about to drop records the store never

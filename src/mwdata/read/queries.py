@@ -2,8 +2,9 @@
 
 Each page function takes the store, the filters and the marts' schema and returns named DataFrames;
 the Streamlit pages draw them, the report renders some of them, the benchmark times all of them.
-Filters always travel as bound parameters (`Filters.where`). The mart columns read here are listed
-in docs/dashboard.md ("What the dashboard reads").
+Filters always travel as bound parameters (`Filters.where`). Every ordered result has a total order
+(ties broken by name or id), so a top-N list is the same on every run. The mart columns read here
+are listed in docs/dashboard.md ("What the dashboard reads").
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from mwdata.app.db import Store
-from mwdata.app.filters import Filters
+from mwdata.read.filters import Filters
+from mwdata.read.snapshot import Store
 from mwdata.store.schema import STATE_SCHEMA
 
 Frames = dict[str, pd.DataFrame]
@@ -38,6 +39,7 @@ CONVERSATION_DIMS: Mapping[str, str | None] = {
     "route": "route",
     "domain": "primary_domain",
 }
+# moveworks__user_daily and moveworks__users carry the same HR columns (and no platform/route/domain).
 USER_DAILY_DIMS: Mapping[str, str | None] = {
     "department": "department",
     "location": "location",
@@ -177,17 +179,20 @@ def adoption(store: Store, f: Filters, schema: str) -> Frames:
         """,
         p + [f.start, f.end, f.start, f.end],
     )
+    # New = first_interaction_time (users entity) in the week, as the "New users" tile counts them;
+    # returning = the other users active in the week.
     new_returning = store.query(
         f"""
-        WITH firsts AS (SELECT user_id, min(date_day) AS first_day FROM {ud} WHERE {w} GROUP BY 1)
-        SELECT date_trunc('week', u.date_day) AS week,
-               count(DISTINCT u.user_id) FILTER (WHERE date_trunc('week', fi.first_day) = date_trunc('week', u.date_day)) AS new_users,
-               count(DISTINCT u.user_id) FILTER (WHERE date_trunc('week', fi.first_day) < date_trunc('week', u.date_day)) AS returning_users
-        FROM {ud} u JOIN firsts fi USING (user_id)
-        WHERE {w} AND u.date_day BETWEEN ? AND ?
+        WITH act AS (SELECT DISTINCT date_trunc('week', date_day) AS week, user_id FROM {ud}
+                     WHERE {w} AND date_day BETWEEN ? AND ?),
+        new AS (SELECT date_trunc('week', first_interaction_day) AS week, user_id FROM {_t(schema, "users")}
+                WHERE {w} AND first_interaction_day BETWEEN ? AND ?)
+        SELECT coalesce(a.week, n.week) AS week, count(DISTINCT n.user_id) AS new_users,
+               count(DISTINCT a.user_id) FILTER (WHERE n.user_id IS NULL) AS returning_users
+        FROM act a FULL JOIN new n ON a.week = n.week AND a.user_id = n.user_id
         GROUP BY 1 ORDER BY 1
         """,
-        p + p + [f.start, f.end],
+        p + [f.start, f.end] + p + [f.start, f.end],
     )
     # Cohort = the week of a user's first activity in the whole history; every cohort up to the end date.
     cohorts = store.query(
@@ -213,21 +218,23 @@ def adoption(store: Store, f: Filters, schema: str) -> Frames:
 
 
 def user_counts(store: Store, f: Filters, schema: str) -> pd.DataFrame:
-    """Active, new (first activity in the period) and retained (active in this and the previous period)."""
+    """Active users, new users (whose `first_interaction_time` falls in the period, from the users
+    entity: not the first day the store saw them, which a store younger than the tenant gets wrong)
+    and retained users (active in this period and in the previous one)."""
     w, p = _where(f, USER_DAILY_DIMS, date_col=None)
     prev = f.previous()
     return store.query(
         f"""
-        WITH u AS (SELECT user_id, min(date_day) AS first_day,
-                          bool_or(date_day BETWEEN ? AND ?) AS now_active,
+        WITH u AS (SELECT user_id, bool_or(date_day BETWEEN ? AND ?) AS now_active,
                           bool_or(date_day BETWEEN ? AND ?) AS before_active
-                   FROM {_t(schema, "user_daily")} WHERE {w} AND date_day <= ? GROUP BY 1)
-        SELECT count(*) FILTER (WHERE now_active) AS active_users,
-               count(*) FILTER (WHERE first_day BETWEEN ? AND ?) AS new_users,
+                   FROM {_t(schema, "user_daily")} WHERE {w} AND date_day BETWEEN ? AND ? GROUP BY 1),
+        n AS (SELECT count(*) AS new_users FROM {_t(schema, "users")}
+              WHERE {w} AND first_interaction_day BETWEEN ? AND ?)
+        SELECT count(*) FILTER (WHERE now_active) AS active_users, any_value(n.new_users) AS new_users,
                count(*) FILTER (WHERE now_active AND before_active) AS retained_users
-        FROM u
+        FROM n LEFT JOIN u ON TRUE
         """,
-        [f.start, f.end, prev.start, prev.end] + p + [f.end, f.start, f.end],
+        [f.start, f.end, prev.start, prev.end] + p + [prev.start, f.end] + p + [f.start, f.end],
     )
 
 
@@ -239,7 +246,7 @@ def channels(store: Store, f: Filters, schema: str) -> Frames:
         SELECT platform, count(DISTINCT user_id) AS active_users, count(*) AS user_interactions,
                count(DISTINCT conversation_id) AS conversations,
                count(*) / sum(count(*)) OVER () AS interaction_share
-        FROM {j} WHERE {w} GROUP BY 1 ORDER BY user_interactions DESC
+        FROM {j} WHERE {w} GROUP BY 1 ORDER BY user_interactions DESC, platform
         """,
         p,
     )
@@ -276,7 +283,7 @@ def segments(store: Store, f: Filters, schema: str) -> Frames:
         h = headcount.groupby(dim, as_index=False)[["headcount", "users_with_access"]].sum()
         m = h.merge(a, on=dim, how="outer").fillna(0)
         m["adoption_rate"] = m["active_users"] / m["headcount"].where(m["headcount"] > 0)
-        by[f"by_{dim}"] = m.sort_values("active_users", ascending=False).reset_index(drop=True)
+        by[f"by_{dim}"] = m.sort_values(["active_users", dim], ascending=[False, True]).reset_index(drop=True)
     return by
 
 
@@ -315,14 +322,14 @@ def outcomes(store: Store, f: Filters, schema: str) -> Frames:
         SELECT route, coalesce(primary_domain, '(none)') AS domain, count(*) AS conversations,
                count(*) FILTER (WHERE is_user_engaged) AS engaged,
                count(*) FILTER (WHERE is_user_engaged AND is_escalated) AS escalated
-        FROM {c} WHERE {w} GROUP BY 1, 2 ORDER BY conversations DESC
+        FROM {c} WHERE {w} GROUP BY 1, 2 ORDER BY conversations DESC, 1, 2
         """,
         p,
     )
     by_type = store.query(
         f"""
         SELECT conversation_type, count(*) AS conversations, count(*) FILTER (WHERE is_user_engaged) AS engaged
-        FROM {c} WHERE {w} AND conversation_type IS NOT NULL GROUP BY 1 ORDER BY 2 DESC
+        FROM {c} WHERE {w} AND conversation_type IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1
         """,
         p,
     )
@@ -342,7 +349,7 @@ def plugins(store: Store, f: Filters, schema: str) -> Frames:
                count(*) FILTER (WHERE served) >= 20
                  AND count(*) FILTER (WHERE used) < 0.2 * count(*) FILTER (WHERE served) AS served_rarely_used
         FROM {_t(schema, "plugin_calls")} WHERE {w}
-        GROUP BY 1 ORDER BY calls DESC
+        GROUP BY 1 ORDER BY calls DESC, 1
         """,
         p,
     )
@@ -373,11 +380,13 @@ def knowledge(store: Store, f: Filters, schema: str) -> Frames:
         p,
     )
     top = (
-        articles.sort_values(["times_cited", "times_served"], ascending=False).head(25).reset_index(drop=True)
+        articles.sort_values(["times_cited", "times_served", "resource_id"], ascending=[False, False, True])
+        .head(25)
+        .reset_index(drop=True)
     )
     not_cited = (
         articles[articles["times_cited"] == 0]
-        .sort_values("times_served", ascending=False)
+        .sort_values(["times_served", "resource_id"], ascending=[False, True])
         .head(25)
         .reset_index(drop=True)
     )
@@ -406,7 +415,7 @@ def gaps(store: Store, f: Filters, schema: str) -> Frames:
                  AS failure_rate,
                count(*) FILTER (WHERE cited_resources = 0 OR feedback = 'UNHELPFUL' OR is_escalated) AS gap_score
         FROM {_t(schema, "journey")} WHERE {w} AND interaction_type = 'INTERACTION_TYPE_FREE_TEXT'
-        GROUP BY 1, 2 ORDER BY gap_score DESC, volume DESC LIMIT 50
+        GROUP BY 1, 2 ORDER BY gap_score DESC, volume DESC, 1, 2 LIMIT 50
         """,
         p,
     )
@@ -428,7 +437,7 @@ def feedback(store: Store, f: Filters, schema: str) -> Frames:
     comments = store.query(
         f"""
         SELECT created_time, platform, department, content AS comment
-        FROM {j} WHERE {w} AND is_csat_comment ORDER BY created_time DESC LIMIT 200
+        FROM {j} WHERE {w} AND is_csat_comment ORDER BY created_time DESC, interaction_id LIMIT 200
         """,
         p,
     )
@@ -453,7 +462,7 @@ def efficiency(store: Store, f: Filters, schema: str) -> Frames:
         SELECT plugin_name, count(*) FILTER (WHERE used) AS used_calls,
                sum(CASE WHEN used THEN minutes_saved ELSE 0 END) AS minutes_saved
         FROM {_t(schema, "plugin_calls")} WHERE {wp} GROUP BY 1 HAVING count(*) FILTER (WHERE used) > 0
-        ORDER BY minutes_saved DESC
+        ORDER BY minutes_saved DESC, plugin_name
         """,
         pp,
     )
@@ -468,7 +477,7 @@ def journey_list(store: Store, f: Filters, schema: str) -> Frames:
             SELECT conversation_id, created_time, route, primary_domain, platform, user_interaction_count,
                    is_escalated, is_contained
             FROM {_t(schema, "conversations")} WHERE {w} AND is_user_engaged
-            ORDER BY created_time DESC LIMIT 200
+            ORDER BY created_time DESC, conversation_id LIMIT 200
             """,
             p,
         )
@@ -481,7 +490,7 @@ def journey_replay(store: Store, schema: str, conversation_id: str) -> pd.DataFr
         f"""
         SELECT created_time, interaction_type, label, content, bot_reply, plugins_served, plugins_used,
                plugins_unsuccessful, cited_resources, feedback, is_escalated
-        FROM {_t(schema, "journey")} WHERE conversation_id = ? ORDER BY created_time
+        FROM {_t(schema, "journey")} WHERE conversation_id = ? ORDER BY created_time, interaction_id
         """,
         [conversation_id],
     )

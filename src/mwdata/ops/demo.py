@@ -1,88 +1,24 @@
-"""The chain `mwdata run` and `mwdata demo` drive: sync -> build -> check -> report.
+"""`mwdata demo`: the whole chain over a simulated tenant, in one folder.
 
-Each step is a call into its layer's Python API (never a subprocess), so a failing step surfaces
-its own `MwdataError` and `mwdata run` exits with that error's code. The demo adds a simulated
-tenant in front: the simulator in a thread on loopback, an HR extract, and a retention wide enough
-for the whole demo history (the real API keeps 30 days; a 90-day demo needs the simulator to keep
-90, which is said on screen).
+The simulator runs in a thread on loopback with an HR extract and a retention wide enough for the
+whole demo history (the real API keeps 30 days; a 90-day demo needs the simulator to keep 90, which
+is said on screen); then the steps of `mwdata run` (`ops.run`) build the store and the report.
 """
 
 from __future__ import annotations
 
-import logging
 import shutil
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from mwdata.config import Config, Secret, load_config, with_overrides
-from mwdata.errors import MwdataError, TransformError
+from mwdata.errors import MwdataError
+from mwdata.ops.run import build_step, check_step, report_step, sync_step
 
-log = logging.getLogger("mwdata.chain")
 console = Console()
-
-Step = Callable[[], str]
-
-
-def _sync(cfg: Config, progress: Progress | None = None, now: datetime | None = None) -> str:
-    from mwdata.sync.pipeline import sync
-    from mwdata.sync.runner import SyncOptions
-
-    task = progress.add_task("sync", total=None) if progress is not None else None
-
-    def on_rows(entity: str, rows: int, window_done: bool) -> None:
-        if progress is not None and task is not None:
-            progress.update(task, advance=rows, description=f"sync {entity}")
-
-    result = sync(cfg, SyncOptions(now=now), progress=on_rows)
-    err = result.first_error()
-    if err is not None:
-        raise err
-    if progress is not None and task is not None:
-        progress.update(task, total=result.rows, completed=result.rows, description="sync")
-    return f"{result.rows:,} rows in run {result.run_id}"
-
-
-def _transform_api() -> Any:
-    try:
-        from mwdata import transform
-    except ImportError as exc:  # pragma: no cover - the transform layer ships with mwdata
-        raise TransformError(f"the transform layer is not installed: {exc}") from None
-    if not (hasattr(transform, "build") and hasattr(transform, "check")):
-        raise TransformError("this mwdata has no transform layer (mwdata.transform.build/check) yet")
-    return transform
-
-
-def _build(cfg: Config) -> str:
-    result = _transform_api().build(cfg)
-    return str(getattr(result, "summary", "") or "models built")
-
-
-def _check(cfg: Config) -> str:
-    result = _transform_api().check(cfg)
-    return str(getattr(result, "summary", "") or "checks passed")
-
-
-def _report(cfg: Config, days: int, email: bool) -> str:
-    from mwdata.report.render import make_report
-
-    rep = make_report(cfg, days=days, email=email)
-    return f"{rep.html} (+{len(rep.csvs)} CSV files)" + (
-        f", e-mailed to {len(cfg.report.mail_to)}" if email else ""
-    )
-
-
-def chain(cfg: Config, report: bool = True, days: int = 7, email: bool = False) -> Iterator[tuple[str, Step]]:
-    """The steps of `mwdata run`, in order (lazily, so a failure stops the rest)."""
-    yield "sync", lambda: _sync(cfg)
-    yield "build", lambda: _build(cfg)
-    yield "check", lambda: _check(cfg)
-    if report:
-        yield "report", lambda: _report(cfg, days, email)
 
 
 def _progress() -> Progress:
@@ -144,17 +80,17 @@ def run_demo(out: Path, users: int, days: int, seed: int = 1) -> Config:
         )
         with _progress() as progress:
             clock = getattr(sim, "now", None)  # the simulator's clock bounds the sync, as in production
-            detail = _sync(cfg, progress, now=clock() if callable(clock) else clock)
+            detail = sync_step(cfg, progress, now=clock() if callable(clock) else clock)
         console.print(f"      {detail}")
     step(3, "Building the dbt models")
-    console.print(f"      {_build(cfg)}")
+    console.print(f"      {build_step(cfg)}")
     step(4, "Running the data-quality checks")
     try:
-        console.print(f"      {_check(cfg)}")
+        console.print(f"      {check_step(cfg)}")
     except MwdataError as err:  # the demo goes on: the data-health page shows what failed
         console.print(f"      [yellow]checks reported problems[/yellow]: {err}")
     step(5, "Writing the report")
-    console.print(f"      {_report(cfg, 7, False)}")
+    console.print(f"      {report_step(cfg, 7, False)}")
     step(6, "Demo store ready")
     return cfg
 

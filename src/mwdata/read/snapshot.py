@@ -13,6 +13,10 @@ A snapshot holds the whole store (e-mails, utterances), so it lives in a folder 
 made by `tempfile.mkdtemp` (mode 0700, a fresh random name: a folder another user created beforehand is
 never used), files 0600, removed at exit and on SIGTERM/SIGHUP. `mwdata dashboard` also passes its
 child a private root (`MWDATA_SNAPSHOT_ROOT`) that it removes itself once the child has stopped.
+
+Every connection opened here reads in UTC (`connect`): DuckDB otherwise takes the host's time zone,
+so `CAST(created_time AS DATE)` and `date_trunc('week', ...)` on TIMESTAMPTZ columns would put rows
+on other days on a host outside UTC (invariant 9 in docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import pandas as pd
 
 from mwdata.errors import StoreError
 
-log = logging.getLogger("mwdata.app")
+log = logging.getLogger("mwdata.read")
 
 Signature = tuple[int, int, int, int]  # (size, mtime_ns) of the file and of its WAL (0, 0 if absent)
 
@@ -126,7 +130,7 @@ class Store:
                 return self._current
             old, oldconn = self._current, self._conn
             self._current = new
-            self._conn = duckdb.connect(str(new.path), read_only=True)
+            self._conn = connect(new.path)
             self.stale_reason = None
             if oldconn is not None:
                 oldconn.close()
@@ -184,6 +188,20 @@ class Store:
             [schema, table],
         )
         return [str(c) for c in df["column_name"]]
+
+
+def connect(path: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:
+    """A read-only connection whose days are UTC days, for this connection and all its cursors.
+
+    `SET GLOBAL` because a cursor is a new session of the same database instance and would not
+    inherit a session `SET`; a snapshot file is private to its `Store`, so nothing else shares it."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute("SET GLOBAL TimeZone = 'UTC'")
+    except duckdb.Error:
+        con.close()
+        raise
+    return con
 
 
 def _remove(path: Path) -> None:

@@ -1,0 +1,102 @@
+"""UTC days on every read connection: one store built by the dbt project, read by two processes, one
+under TZ=UTC and one under TZ=America/Los_Angeles, gives the same numbers on every page, in the report
+and in the export (invariant 9 in docs/architecture.md).
+
+A control in the same processes reads the store through a plain DuckDB connection: its daily counts
+differ between the two zones, so the store has rows near midnight and the comparison can fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mwdata.config import Config, TransformConfig
+from mwdata.transform import build
+from tests.metrics.conftest import write_hr
+from tests.metrics.gen import generate
+from tests.transform.fixtures import load_duckdb
+
+READ_EVERYTHING = r"""
+import json, sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from mwdata.read import queries
+from mwdata.read.export import export_store
+from mwdata.read.filters import Filters
+from mwdata.read.snapshot import Store
+from mwdata.report.render import render_report
+
+store_path, out = Path(sys.argv[1]), Path(sys.argv[2])
+store = Store(store_path, snapshot_dir=out / "snaps")
+lo, hi = queries.date_bounds(store, "analytics")
+result = {"bounds": [str(lo), str(hi)], "options": queries.filter_options(store, "analytics")}
+periods = {
+    "all": Filters(lo, hi),
+    "week": Filters(hi - timedelta(days=6), hi),
+    "sales": Filters(lo, hi, values={"department": ("Sales",)}),
+}
+for label, f in periods.items():
+    for page, run in queries.PAGES.items():
+        for name, df in run(store, f, "analytics").items():
+            result[f"{label}/{page}/{name}"] = json.loads(df.to_json(orient="split", date_format="iso", date_unit="s"))
+    result[f"{label}/users"] = json.loads(queries.user_counts(store, f, "analytics").to_json(orient="split"))
+rep = render_report(store, "analytics", out / "report", days=7)
+result["report"] = {p.name: p.read_text() for p in rep.csvs}
+result["report_kpis"] = rep.kpis
+store.close()
+exported = export_store(store_path, out / "export", "parquet", ("analytics",), partition_threshold=1)
+result["export"] = sorted(str(p.relative_to(out / "export")) for t in exported if t.partitioned
+                          for p in t.path.rglob("*.parquet"))
+con = duckdb.connect(str(store_path), read_only=True)  # the control: the host's zone
+result["control"] = con.execute(
+    "SELECT CAST(created_time AS DATE) AS d, count(*) FROM analytics.moveworks__journey GROUP BY 1 ORDER BY 1"
+).fetchall()
+con.close()
+print(json.dumps(result, default=str))
+"""
+
+
+@pytest.fixture(scope="module")
+def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("utc")
+    ds = generate(7, end=datetime(2026, 12, 1, 6, tzinfo=UTC))  # a month boundary in the data
+    db = d / "s.duckdb"
+    load_duckdb(db, ds.records)
+    write_hr(d / "hr.csv", ds.hr_rows)
+    build(Config(store=str(db), transform=TransformConfig(hr_file=str(d / "hr.csv"))))
+    return db
+
+
+def _read_under(tz: str, store: Path, out: Path) -> dict[str, object]:
+    out.mkdir()
+    env = {**os.environ, "TZ": tz}
+    r = subprocess.run(
+        [sys.executable, "-c", READ_EVERYTHING, str(store), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout)  # type: ignore[no-any-return]
+
+
+def test_pages_report_and_export_ignore_the_host_time_zone(built_store: Path, tmp_path: Path) -> None:
+    utc = _read_under("UTC", built_store, tmp_path / "utc")
+    la = _read_under("America/Los_Angeles", built_store, tmp_path / "la")
+    assert utc["control"] != la["control"], "the store has no row whose day depends on the zone"
+    utc.pop("control"), la.pop("control")
+    assert utc["all/overview/trend"] and utc["report_kpis"]
+    differing = sorted(k for k in utc if utc[k] != la.get(k))
+    assert differing == [], differing
