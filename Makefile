@@ -27,8 +27,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Independent test files run in parallel (most tests wait on servers and subprocesses, not the CPU);
+# whole files per worker so module fixtures are built once. `pytest -n 0` runs them serially.
+TEST_WORKERS ?= 3
+
 test: $(STAMP) lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all

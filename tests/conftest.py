@@ -60,3 +60,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     if report.skipped and os.environ.get("MWDATA_CI_STRICT") == "1":
         report.outcome = "failed"
         report.longrepr = f"skipped under MWDATA_CI_STRICT=1: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def _stores_closed():  # type: ignore[no-untyped-def]
+    """Every store a test opens is closed by its end: an open store keeps this process's umask
+    owner-only (see `mwdata.store.duckdb.private_files`), which would change later tests' files."""
+    import mwdata.store.duckdb as duck
+
+    before = duck._private_users
+    yield
+    assert duck._private_users == before, "a DuckDBStore was left open; close it (try/finally)"

@@ -81,8 +81,12 @@ def test_an_unreadable_version_is_refused(tmp_path: Path) -> None:
     s.prepare()
     s.set_meta({"schema_version": "two"})
     s.close()
-    with pytest.raises(StoreError, match="unreadable schema_version"):
-        DuckDBStore(tmp_path / "m.duckdb").prepare()
+    again = DuckDBStore(tmp_path / "m.duckdb")
+    try:
+        with pytest.raises(StoreError, match="unreadable schema_version"):
+            again.prepare()
+    finally:
+        again.close()
 
 
 @pytest.mark.parametrize("case", ["older", "newer"])

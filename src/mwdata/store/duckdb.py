@@ -285,6 +285,13 @@ class DuckDBStore:
             private_files(True)
             self._private = True
         try:
+            return self._connect()
+        except BaseException:  # a store that did not open must not keep the umask owner-only
+            self._release_private()
+            raise
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
             con = duckdb.connect(str(self.path))
         except (duckdb.Error, OSError) as exc:
             raise store_error(self.path, "opening", exc) from None
@@ -300,6 +307,11 @@ class DuckDBStore:
                 raise store_error(self.path, "opening", exc) from None
             raise
         return con
+
+    def _release_private(self) -> None:
+        if self._private:
+            private_files(False)
+            self._private = False
 
     def _ensure_folder(self) -> None:
         """A missing store folder is created (owner-only); a clear error if it cannot be."""
@@ -342,9 +354,7 @@ class DuckDBStore:
             if self._spool is not None:
                 shutil.rmtree(self._spool, ignore_errors=True)
                 self._spool = None
-            if self._private:
-                private_files(False)
-                self._private = False
+            self._release_private()
 
     def _spool_dir(self) -> Path:
         """A private directory for batch files (removed on close; a crash leaves only /tmp litter)."""
