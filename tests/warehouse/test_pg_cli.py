@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.sync.conftest import run_cli
 from tests.sync.test_kill import cli_env, spawn
 from tests.sync.test_sync_simulator import ALL
@@ -21,16 +23,37 @@ pytestmark = needs_pg
 PASSWORD = "pw-NEVER-SHOWN-4711"  # the test server trusts loopback and ignores it
 
 
-def pg_env(sim: Any, tmp_path: Path, dsn: str) -> dict[str, str]:
+def pg_env(sim: Any, tmp_path: Path, dsn: str, *, transactions: bool = True) -> dict[str, str]:
     env = cli_env(sim, tmp_path)
     (tmp_path / "mwdata.toml").write_text(
         "[api]\nrequests_per_minute = 0\npage_size = 100\n"
         "[sync]\nworkers = 2\nbatch_size = 300\nwindow_hours = 72\n"
     )
+    if not transactions:
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [without_transactions(tmp_path), os.environ.get("PYTHONPATH")])
+        )
     return {**env, "MWDATA_STORE": dsn, "MWDATA_STORE_PASSWORD": PASSWORD}
 
 
-def test_sigkill_at_random_points_then_rerun(simulator, small_dataset, tmp_path, pg_dsn) -> None:
+def without_transactions(tmp_path: Path) -> str:
+    """A folder whose sitecustomize makes the PostgreSQL store run as on Databricks, whose SQL client
+    has no transactions: every statement commits on its own, so a kill can land between any two."""
+    site = tmp_path / "no-transactions"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        "import dataclasses\n"
+        "from mwdata.store import dlt\n"
+        "dlt.DIALECTS['postgres'] = dataclasses.replace(dlt.DIALECTS['postgres'], transactions=False)\n"
+        f"open({str(site / 'applied')!r}, 'w').close()\n"
+    )
+    return str(site)
+
+
+@pytest.mark.parametrize("transactions", [True, False], ids=["atomic-batches", "no-transactions"])
+def test_sigkill_at_random_points_then_rerun(
+    simulator, small_dataset, tmp_path, pg_dsn, transactions
+) -> None:
     rng = random.Random(int(os.environ.get("MWDATA_KILL_SEED", "20261129")))
     with simulator(small_dataset, latency_s=0.003) as sim:
         killed = 0
@@ -39,14 +62,17 @@ def test_sigkill_at_random_points_then_rerun(simulator, small_dataset, tmp_path,
                 sim.advance(hours=6)
                 sim.reemit("interactions", fraction=0.01, seed=round_)
                 sim.advance(seconds=1)
-            proc = spawn(pg_env(sim, tmp_path, pg_dsn), tmp_path)
+            proc = spawn(pg_env(sim, tmp_path, pg_dsn, transactions=transactions), tmp_path)
             time.sleep(rng.uniform(2.0, 6.0))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
             proc.communicate(timeout=60)
         assert killed >= 4, "the sync finished too fast for the kills to land mid-run"
-        done = run_cli("sync", env=pg_env(sim, tmp_path, pg_dsn), cwd=tmp_path, timeout=300)
+        assert transactions or (tmp_path / "no-transactions" / "applied").exists()
+        done = run_cli(
+            "sync", env=pg_env(sim, tmp_path, pg_dsn, transactions=transactions), cwd=tmp_path, timeout=300
+        )
         assert done.returncode == 0, done.stderr
         assert_pg_truth(pg_dsn, sim, ALL)
         outcomes = {o for (o,) in query(pg_dsn, "SELECT outcome FROM _mwdata.sync_runs")}

@@ -222,3 +222,36 @@ def test_a_password_in_mwdata_toml_is_refused(tmp_path: Path) -> None:
     # the whole URL from the environment may carry it (an environment variable is a secret's place)
     url = f"postgresql://loader:{SECRET}@db.example/analytics"
     assert load_config(f, env={"MWDATA_STORE": url}).store == url
+
+
+def test_snowflake_quotes_its_keyword_columns_in_folded_case() -> None:
+    d = DIALECTS["snowflake"]
+    assert d.q("rows") == '"ROWS"' and d.q("pages") == "pages" and d.q("interactions") == "interactions"
+    ddl = " ".join(d.state_ddl())
+    assert ddl.count('"ROWS" BIGINT') == 2 and " rows " not in ddl
+    for sql in d.state_ddl():
+        assert sqlglot.parse_one(sql, read="snowflake") is not None
+
+
+def test_every_delete_the_warehouse_store_issues_has_a_where() -> None:
+    """BigQuery refuses a DELETE without WHERE: a lint over the store's SQL strings."""
+    import ast
+    import inspect
+
+    from mwdata.store import dlt as dlt_store
+
+    tree = ast.parse(inspect.getsource(dlt_store))
+    parts = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+    deletes = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr | ast.Constant) and id(node) not in parts:
+            text = ast.unparse(node)
+            if "DELETE FROM" in text:
+                deletes.append(text)
+    assert len(deletes) >= 4
+    assert all(" WHERE " in t for t in deletes), [t for t in deletes if " WHERE " not in t]
+
+
+def test_databricks_batches_do_not_rely_on_transactions() -> None:
+    assert DIALECTS["databricks"].transactions is False
+    assert all(DIALECTS[k].transactions for k in ("postgres", "snowflake", "bigquery"))

@@ -100,10 +100,14 @@ class Dialect:
     quote_char: str = '"'  # "" = identifiers bare (Snowflake folds them to upper case, as dbt does)
     primary_key: bool = False  # an enforced primary key on raw.<table>.id (PostgreSQL)
     now: str = "CURRENT_TIMESTAMP"
+    reserved: frozenset[str] = frozenset()  # bare names the engine refuses: quoted in its folded case
+    # False where the SQL client's transactions do nothing (Databricks): then a batch is safe by
+    # order, not atomicity — merge (idempotent), verify, and only then move the checkpoint.
+    transactions: bool = True
 
     def q(self, name: str) -> str:
         if not self.quote_char:
-            return name
+            return f'"{name.upper()}"' if name.lower() in self.reserved else name
         c = self.quote_char
         return c + name.replace(c, c + c) + c
 
@@ -195,6 +199,7 @@ DIALECTS: dict[str, Dialect] = {
         "snowflake",
         {"string": "VARCHAR", "timestamp": "TIMESTAMP_TZ", "boolean": "BOOLEAN", "json": "VARIANT"},
         "VARCHAR", "TIMESTAMP_TZ", "BIGINT", "BOOLEAN", "PARSE_JSON({})", "TO_JSON({})", quote_char="",
+        reserved=frozenset({"rows"}),  # the state tables' one column named like a Snowflake keyword
     ),
     "bigquery": Dialect(
         "bigquery",
@@ -204,7 +209,7 @@ DIALECTS: dict[str, Dialect] = {
     "databricks": Dialect(
         "databricks",
         {"string": "STRING", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN", "json": "STRING"},
-        "STRING", "TIMESTAMP", "BIGINT", "BOOLEAN", "{}", "{}", quote_char="`",
+        "STRING", "TIMESTAMP", "BIGINT", "BOOLEAN", "{}", "{}", quote_char="`", transactions=False,
     ),
 }  # fmt: skip
 
@@ -504,7 +509,7 @@ class DltStore:
     @contextmanager
     def _tx(self, what: str = "writing") -> Iterator[None]:
         try:
-            with self.sql.begin_transaction():
+            with self.sql.begin_transaction() if self.dialect.transactions else contextlib.nullcontext():
                 yield
         except (StoreError, LockedError):
             raise
@@ -636,12 +641,16 @@ class DltStore:
             raise
         except Exception as exc:
             raise self._fail("reading", exc) from None
-        with self._tx("preparing"):
+        # DDL outside a transaction (BigQuery allows only DML in one; every statement is idempotent)
+        try:
             self._exec(f"CREATE SCHEMA IF NOT EXISTS {d.q(RAW_SCHEMA)}")
             for e in ENTITIES:
                 self._exec(d.create_raw_sql(e))
             for ddl in d.state_ddl():
                 self._exec(ddl)
+        except Exception as exc:
+            raise self._fail("preparing", exc) from None
+        with self._tx("preparing"):
             if version is None or version < SCHEMA_VERSION:  # 1 -> 2 adds the meta table
                 self._set_meta({VERSION_KEY: str(SCHEMA_VERSION)})
             self._exec(
@@ -658,7 +667,7 @@ class DltStore:
         for e in ENTITIES:
             if self.exists(STAGING_SCHEMA, e.table):
                 with self._tx("clearing staging of"):
-                    self._exec(f"DELETE FROM {self.dialect.table(STAGING_SCHEMA, e.table)}")
+                    self._exec(f"DELETE FROM {self.dialect.table(STAGING_SCHEMA, e.table)} WHERE TRUE")
 
     # -- state ---------------------------------------------------------------------------------
     def state(self, entity: Entity) -> EntityState:
