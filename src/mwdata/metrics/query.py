@@ -118,12 +118,15 @@ def compiled(
     exclude_test_users: bool,
     dialect: str,
     schema: str,
+    filters: tuple[str, ...] = (),
 ) -> Compiled:
     """MetricFlow's SQL for the metrics grouped by `group_by` (qualified names), filtered on
-    `where_dims` ((qualified dimension, number of values)) and the period bounds, as placeholders."""
+    `where_dims` ((qualified dimension, number of values)) and the period bounds, as placeholders.
+    `filters`: a ratio's own filter templates, so that its numerator and denominator columns are
+    the filtered ones (MetricFlow applies a ratio's filter to the ratio only)."""
     from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 
-    where: list[str] = []
+    where: list[str] = list(filters)
     n = 0
     for dim, count in where_dims:
         marks = ", ".join(f"'__mwdata_p{n + i}__'" for i in range(count))
@@ -234,6 +237,7 @@ def _mf(
         not include_test_users and _has_users(m),
         dialect,
         schema,
+        m.filters if m.type == "ratio" else (),
     )
     values: dict[str, Any] = {"since": since, "until": until}
     i = 0
@@ -263,6 +267,14 @@ def _numeric(df: pd.DataFrame, cols: Iterable[str]) -> pd.DataFrame:
     for c in cols:
         if c in df:
             df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    return df
+
+
+def _done(df: pd.DataFrame, keys: list[str], by: list[str]) -> pd.DataFrame:
+    """Sorted, with a missing dimension value as None (pandas would make it NaN)."""
+    df = df.sort_values(keys).reset_index(drop=True)
+    for d in by:
+        df[d] = df[d].astype(object).where(df[d].notna(), None)
     return df
 
 
@@ -317,27 +329,28 @@ def query(
         }
         return _mf(*args, metric, names, **opts)
 
+    if m.kind == "bundle" or m.type == "cumulative":  # trailing windows: one value per day
+        if grain not in (None, "day"):
+            raise MetricError(f"{m.name} is a daily metric (trailing windows): use grain day")
+        cols = m.bundle or {"value": m.name}
+        df = mf(m, list(cols.values()), grain="day").rename(columns={v: k for k, v in cols.items()})
+        df = _numeric(df, cols).sort_values(["period", *by]).reset_index(drop=True)
+        df[list(cols)] = df[list(cols)].fillna(0.0)  # days of the trailing windows without activity
+        first = next(iter(cols))
+        if grain is None:  # the value on the last day of the period (the last active day if open)
+            last = until or (df.loc[df[first] > 0, "period"].max() if len(df) else None)
+            df = df[df["period"] == last].drop(columns="period").reset_index(drop=True)
+        return _done(df.assign(value=df[first]), [k for k in keys if k in df], by)
     if m.kind == "plain":
         parts = [m.numerator or "", m.denominator or ""] if m.type == "ratio" else []
         df = mf(m, [m.name, *parts]).rename(
             columns={m.name: "value", m.numerator: "numerator", m.denominator: "denominator"}
         )
-        return _numeric(df, ["value", "numerator", "denominator"]).sort_values(keys).reset_index(drop=True)
-    if m.kind == "bundle":
-        if grain not in (None, "day"):
-            raise MetricError(f"{m.name} is a daily metric (trailing windows): use grain day")
-        names = list(m.bundle.values())
-        df = mf(m, names, grain="day").rename(columns={v: k for k, v in m.bundle.items()})
-        df = _numeric(df, m.bundle).sort_values(["period", *by]).reset_index(drop=True)
-        df[list(m.bundle)] = df[list(m.bundle)].fillna(0.0)  # days of the trailing windows without activity
-        if grain is None:  # the value on the last day of the period (the last active day if open)
-            last = until or (df.loc[df["dau"] > 0, "period"].max() if len(df) else None)
-            df = df[df["period"] == last].drop(columns="period").reset_index(drop=True)
-        return df.assign(value=df["dau"])
+        return _done(_numeric(df, ["value", "numerator", "denominator"]), keys, by)
     if m.kind == "retention":  # users active in the period and in the previous one
         df = _retention(m, mf, grain, by, since, until)
         df = _ratio(_numeric(df, ["numerator", "denominator"]))
-        return df[[*keys, "value", "numerator", "denominator"]].sort_values(keys).reset_index(drop=True)
+        return _done(df[[*keys, "value", "numerator", "denominator"]], keys, by)
     num, den = get_metric(m.numerator or ""), get_metric(m.denominator or "")
     if m.kind == "undated_denominator":
         n = mf(num, [num.name]).rename(columns={num.name: "numerator"})
@@ -356,7 +369,7 @@ def query(
     else:
         raise MetricError(f"metric {m.name}: unknown kind {m.kind!r}")
     df = _ratio(_numeric(df, ["numerator", "denominator"]))
-    return df[[*keys, "value", "numerator", "denominator"]].sort_values(keys).reset_index(drop=True)
+    return _done(df[[*keys, "value", "numerator", "denominator"]], keys, by)
 
 
 def _retention(
