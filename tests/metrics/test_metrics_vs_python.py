@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from mwdata.metrics import get_metric, load_registry, query, value
+from mwdata.metrics import load_registry, query, value
 from tests.metrics.gen import Dataset
 from tests.metrics.reference import Ref
 

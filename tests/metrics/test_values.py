@@ -4,7 +4,11 @@ store built by `mwdata build`."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -186,3 +190,40 @@ def test_a_store_path_works_and_parameters_are_the_dbt_vars(store: duckdb.DuckDB
         "mwdata_served_rarely_used_min_served": 20,
         "mwdata_served_rarely_used_max_rate": 0.2,
     }
+
+
+MWDATA = str(Path(sys.executable).with_name("mwdata"))
+
+
+def _cli(store: duckdb.DuckDBPyConnection, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    path = store.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    cfg = tmp_path / "mwdata.toml"
+    cfg.write_text(f'store = "{path[0]}"\n')  # type: ignore[index]
+    env = {**os.environ, "COLUMNS": "250"}  # rich wraps tables to the terminal width
+    return subprocess.run(
+        [MWDATA, "-c", str(cfg), "metrics", *args], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+def test_cli_query_formats_and_errors(store: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    out = _cli(store, tmp_path, "query", "escalation_rate", "--by", "department", "--since", "2026-11-01",
+               "--until", "2026-11-30", "--format", "json")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = {r["department"]: (r["numerator"], r["denominator"]) for r in json.loads(out.stdout)}
+    assert rows == {"Eng": (1, 5), "Sales": (1, 3), None: (0, 1)}
+    out = _cli(store, tmp_path, "query", "interactions", "--grain", "week", "--where", "platform=slack",
+               "--where", "platform=web", "--since", "2026-11-02", "--until", "2026-11-15", "--format", "csv")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["period,value", "2026-11-02,4.0", "2026-11-09,4.0"]  # slack 4+3, web 1
+    out = _cli(store, tmp_path, "query", "active_users", "--include-test-users")
+    assert out.returncode == 0 and "5" in out.stdout, out.stderr
+    bad = _cli(store, tmp_path, "query", "active_users", "--by", "primary_domain")
+    assert bad.returncode == 2 and "no dimension 'primary_domain'" in bad.stderr
+    bad = _cli(store, tmp_path, "query", "active_users", "--since", "11/01/2026")
+    assert bad.returncode == 2 and "--since takes a day YYYY-MM-DD" in bad.stderr
+    bad = _cli(store, tmp_path, "query", "active_users", "--where", "platform")
+    assert bad.returncode == 2 and "DIM=VALUE" in bad.stderr
+    listed = _cli(store, tmp_path, "list")
+    assert listed.returncode == 0 and "escalation_rate" in listed.stdout
