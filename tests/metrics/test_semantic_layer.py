@@ -31,7 +31,7 @@ def test_every_metric_has_its_meta_and_resolvable_dimensions() -> None:
 
 def test_parameters_are_the_dbt_vars_the_models_read() -> None:
     params = parameters()
-    assert project.FRESHNESS_WARN_HOURS == params["mwdata_freshness_warn_hours"]
+    assert params["mwdata_freshness_warn_hours"] == project.FRESHNESS_WARN_HOURS
     sql = (project.PROJECT_DIR / "models" / "marts" / "moveworks__conversations.sql").read_text()
     assert "var('mwdata_ttr_max_minutes')" in sql
     gaps = (project.PROJECT_DIR / "models" / "marts" / "moveworks__knowledge_gaps.sql").read_text()
