@@ -185,6 +185,7 @@ def test_a_store_path_works_and_parameters_are_the_dbt_vars(store: duckdb.DuckDB
         ).fetchone()[0]
     )  # type: ignore[index]
     assert query(path, "conversations")["value"].tolist() == [11]
+    assert query(Config(store=str(path)), "conversations")["value"].tolist() == [11]
     assert get_metric("time_to_resolution").parameters == {"mwdata_ttr_max_minutes": 1440}
     assert get_metric("plugin_used_rate").parameters == {
         "mwdata_served_rarely_used_min_served": 20,
@@ -227,3 +228,14 @@ def test_cli_query_formats_and_errors(store: duckdb.DuckDBPyConnection, tmp_path
     assert bad.returncode == 2 and "DIM=VALUE" in bad.stderr
     listed = _cli(store, tmp_path, "list")
     assert listed.returncode == 0 and "escalation_rate" in listed.stdout
+
+
+def test_days_are_utc_whatever_the_session_time_zone(store: duckdb.DuckDBPyConnection) -> None:
+    utc = query(store, "interactions", grain="day", since=W1, until=WEEKS[1])
+    store.execute("SET TimeZone = 'America/Los_Angeles'")
+    try:
+        la = query(store, "interactions", grain="day", since=W1, until=WEEKS[1])
+        weeks = query(store, "escalation_rate", grain="week", since=W1, until=WEEKS[1])
+    finally:
+        store.execute("SET TimeZone = 'UTC'")
+    assert la.equals(utc) and weeks["period"].tolist() == [W1, W2]

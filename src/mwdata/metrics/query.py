@@ -9,7 +9,7 @@ MetricFlow compiles each (metric, grain, dimensions, filtered dimensions, dialec
 process (`compiled`, cached): filter values and the period bounds are placeholders in the compiled
 SQL, bound as parameters at each call, so a dashboard pays MetricFlow's planning once per query
 shape, not per click, and no value ever reaches the SQL text. `con` is a DuckDB connection, a
-psycopg2 connection, or the path of a DuckDB store (opened read-only). Dates are UTC days; `since`
+psycopg2 connection, the path of a DuckDB store or a `Config` (its store, opened read-only, in UTC). Dates are UTC days; `since`
 and `until` are inclusive. Test users are excluded unless `include_test_users`.
 
 Four metrics need a step MetricFlow has no construct for; their `kind` (in the metric's meta) names
@@ -300,10 +300,16 @@ def query(
 
     Columns: period (with a grain), the `by` dimensions, value; numerator and denominator for
     ratios; dau, wau, mau for dau_wau_mau. Periods without rows are absent."""
+    if isinstance(con, Config):
+        with connection(con) as c:
+            return query(
+                c, name, grain, by, since, until, where, include_test_users, con.transform.target_schema
+            )
     if isinstance(con, str | Path):
         import duckdb
 
         with duckdb.connect(str(con), read_only=True) as c:
+            c.execute("SET TimeZone = 'UTC'")
             return query(c, name, grain, by, since, until, where, include_test_users, schema)
     m = get_metric(name)
     if grain is not None and grain not in GRAINS:
