@@ -182,17 +182,20 @@ def qualified(m: Metric, dim: str) -> str:
         "user" in sm.entities for sm in m.semantic_models
     ):
         return f"user__{dim}"
-    raise MetricError(
+    raise _no_dimension(m, dim)
+
+
+def _no_dimension(m: Metric, dim: str) -> MetricError:
+    return MetricError(
         f"metric {m.name} has no dimension {dim!r}; its dimensions: {', '.join(m.dimensions) or 'none'}"
     )
 
 
 def _check_dims(m: Metric, dims: Iterable[str]) -> None:
+    """Only the dimensions the metric declares (meta.dimensions) may group or filter it."""
     for d in dims:
         if m.dimensions and d not in m.dimensions:
-            raise MetricError(
-                f"metric {m.name} has no dimension {d!r}; its dimensions: {', '.join(m.dimensions) or 'none'}"
-            )
+            raise _no_dimension(m, d)
 
 
 def _has_users(m: Metric) -> bool:
