@@ -239,3 +239,16 @@ def test_days_are_utc_whatever_the_session_time_zone(store: duckdb.DuckDBPyConne
     finally:
         store.execute("SET TimeZone = 'UTC'")
     assert la.equals(utc) and weeks["period"].tolist() == [W1, W2]
+
+
+def test_saved_query_equals_the_metrics_it_names(store: duckdb.DuckDBPyConnection) -> None:
+    from mwdata.metrics.query import saved
+
+    df = saved(store, "kpis_daily", *NOV).set_index("metric_time__day")
+    df.index = [d.date() if hasattr(d, "date") else d for d in df.index]
+    for name in ("conversations", "escalation_rate", "active_users"):
+        one = query(store, name, grain="day", since=NOV[0], until=NOV[1]).set_index("period")["value"]
+        assert df[name].dropna().to_dict() == pytest.approx(one.dropna().to_dict()), name
+    assert date(2026, 11, 4) not in df.index  # the test user's only day
+    with pytest.raises(MetricError, match="unknown saved query"):
+        saved(store, "nope")

@@ -96,11 +96,10 @@ def _engine(dialect: str, schema: str) -> Any:
 
 @dataclass(frozen=True)
 class Compiled:
-    """A compiled MetricFlow query: SQL with named placeholders, and its output columns."""
+    """A compiled MetricFlow query: SQL with named placeholders."""
 
     sql: str
     placeholders: tuple[str, ...]  # in order of appearance: p0, p1, ..., since, until
-    columns: tuple[str, ...]
 
     def bind(self, dialect: str, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
         mark = "?" if dialect == "duckdb" else "%s"
@@ -147,7 +146,7 @@ def compiled(
         raise MetricError(f"metric query {', '.join(metrics)} by {list(group_by)}: {exc}") from None
     sql = result.sql_statement.sql
     found = tuple(m.group(1) for m in _PLACEHOLDER.finditer(sql))
-    return Compiled(sql=sql, placeholders=found, columns=(*group_by, *metrics))
+    return Compiled(sql=sql, placeholders=found)
 
 
 # -- connections --------------------------------------------------------------------------------------
@@ -161,15 +160,16 @@ def _dialect(con: Any) -> str:
 
 
 def _run(con: Any, dialect: str, c: Compiled, values: Mapping[str, Any]) -> pd.DataFrame:
+    """The rows, with the column names the SQL gives (MetricFlow's: metric_time__week, user__department)."""
     sql, params = c.bind(dialect, values)
     if dialect == "duckdb":
         cur = con.execute(sql, params)
-        rows = cur.fetchall()
+        rows, desc = cur.fetchall(), cur.description
     else:
         with con.cursor() as cur:
             cur.execute(sql, params)
-            rows = cur.fetchall()
-    return pd.DataFrame(rows, columns=list(c.columns))
+            rows, desc = cur.fetchall(), cur.description
+    return pd.DataFrame(rows, columns=[d[0] for d in desc])
 
 
 # -- dimensions ---------------------------------------------------------------------------------------
@@ -454,3 +454,34 @@ def connection(cfg: Config) -> Iterator[Any]:
         yield conn._con
     finally:
         conn.close()
+
+
+@lru_cache(maxsize=64)
+def _compiled_saved(name: str, since: bool, until: bool, dialect: str, schema: str) -> Compiled:
+    from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
+    saved = next((q for q in manifest.raw()["saved_queries"] if q["name"] == name), None)
+    if saved is None:
+        known = ", ".join(q["name"] for q in manifest.raw()["saved_queries"])
+        raise MetricError(f"unknown saved query {name!r}; known: {known}")
+    where = []
+    if since:
+        where.append("{{ TimeDimension('metric_time', 'day') }} >= '__mwdata_since__'")
+    if until:
+        where.append("{{ TimeDimension('metric_time', 'day') }} <= '__mwdata_until__'")
+    request = MetricFlowQueryRequest.create(saved_query_name=name, where_constraints=where or None)
+    result = _engine(dialect, schema).explain(request)
+    sql = result.sql_statement.sql
+    return Compiled(sql, tuple(x.group(1) for x in _PLACEHOLDER.finditer(sql)))
+
+
+def saved(
+    con: Any, name: str, since: date | None = None, until: date | None = None, schema: str = "analytics"
+) -> pd.DataFrame:
+    """A saved query of the semantic layer (`saved_queries.yml`) over [since, until]: one column per
+    group-by and per metric, as MetricFlow names them (e.g. metric_time__day, escalation_rate)."""
+    dialect = _dialect(con)
+    c = _compiled_saved(name, since is not None, until is not None, dialect, schema)
+    df = _run(con, dialect, c, {"since": since, "until": until})
+    df = _numeric(df, [col for col in df.columns if not col.startswith("metric_time")])
+    return df.sort_values(list(df.columns[:1])).reset_index(drop=True)
