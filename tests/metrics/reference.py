@@ -72,9 +72,9 @@ class Ref:
         )
 
     def ticket_filed(self, cid: str) -> bool:
-        return any(i.get("label") == "file_ticket" for i in self.by_conv[cid]) or any(
-            c["used"] and c["plugin_name"] in ESCALATION for c in self.calls_by_conv[cid]
-        )
+        """An interaction labelled file_ticket or handoff (the metric library's reading; a used Smart
+        Handoff or live-chat plugin escalates without filing a ticket)."""
+        return any(i.get("label") in ("file_ticket", "handoff") for i in self.by_conv[cid])
 
     def unhelpful(self, cid: str) -> bool:
         return any(self.feedback(i) == "UNHELPFUL" for i in self.by_conv[cid])

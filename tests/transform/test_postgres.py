@@ -12,9 +12,10 @@ import pytest
 
 from mwdata.catalog import ENTITIES
 from mwdata.config import Config, TransformConfig
-from mwdata.metrics.registry import get_metric
+from mwdata.metrics import value
 from mwdata.store.schema import POSTGRES_TYPES, create_all_sql, raw_columns
 from mwdata.transform import build
+from tests.metrics import handmade
 from tests.metrics.gen import generate
 from tests.metrics.reference import Ref
 from tests.pg import DSN, fresh_database
@@ -76,9 +77,9 @@ def test_project_builds_and_tests_on_postgres(pg_store: tuple[str, object]) -> N
             "plugin_used_rate",
             "citation_rate",
         ):
-            m = get_metric(name)
-            cur.execute(f'SELECT {m.numerator.sql} FROM analytics."{m.numerator.mart}"')
-            assert float(cur.fetchone()[0] or 0) == pytest.approx(ref[name][0]), name  # type: ignore[index]
+            got = value(con, name, date(2026, 11, 1), date(2026, 11, 30))
+            num, den = ref[name]  # type: ignore[index]
+            assert got == pytest.approx(num / den if den else num), name
         cur.execute(
             "SELECT count(*) FROM analytics.moveworks__plugin_daily WHERE latency_p90_seconds IS NOT NULL"
         )
@@ -172,3 +173,30 @@ def test_pii_hash_and_quarantine_on_postgres(tmp_path: Path, monkeypatch: pytest
             )
             assert times == {"i1_0": "2025-08-01 00:11:55.000", "i2_0": "2025-08-01 00:11:55.444"}
         con.close()
+
+
+def test_hand_worked_metric_values_on_postgres(tmp_path: Path) -> None:
+    """The hand-made tenant's values (tests/metrics/test_values.py) through MetricFlow's PostgreSQL SQL."""
+    import psycopg2
+
+    from mwdata.metrics import query
+    from tests.metrics.test_values import EXPECTED, NOV, W2, WEEKS, _same
+
+    with _database(handmade.records()) as dsn:
+        hr = tmp_path / "hr.csv"
+        hr.write_text(handmade.hr_csv())
+        result = build(Config(store=dsn, transform=TransformConfig(hr_file=str(hr))))
+        assert not result.errors, [(r.name, r.message[:300]) for r in result.errors]
+        con = psycopg2.connect(dsn)
+        try:
+            for name, (total, weeks, (flt, filtered)) in EXPECTED.items():
+                assert _same(value(con, name, *NOV), total), name
+                assert _same(value(con, name, *NOV, where=flt), filtered), (name, flt)
+                s = query(con, name, grain="week", since=WEEKS[0], until=WEEKS[1])
+                got = dict(zip(s["period"], s["value"], strict=True))
+                assert all(_same(got.get(w), v) for w, v in weeks.items()), (name, got)
+            assert value(con, "retained_users", W2, WEEKS[1]) == 1.0
+            days = query(con, "dau_wau_mau", grain="day", since=date(2026, 11, 15), until=date(2026, 11, 15))
+            assert days[["dau", "wau", "mau"]].values.tolist() == [[1, 4, 4]]
+        finally:
+            con.close()

@@ -85,6 +85,24 @@ def test_samples_build_every_model_and_test_without_error(samples_store: tuple[P
         assert stored is not None and stored[0] > 50
 
 
+def test_tickets_filed_follow_the_metric_library(samples_store: tuple[Path, object]) -> None:
+    """A ticket is filed by an interaction labelled file_ticket or handoff: 7 conversations of the real
+    samples (5 file_ticket, 2 handoff). Used Smart Handoff / live-chat calls escalate without filing one."""
+    db, _ = samples_store
+    with duckdb.connect(str(db), read_only=True) as con:
+        filed = con.execute(
+            "SELECT count(*) FROM analytics.moveworks__conversations WHERE is_ticket_filed"
+        ).fetchone()
+        labelled = con.execute(
+            "SELECT count(DISTINCT conversation_id) FROM raw.interactions WHERE label IN ('file_ticket', 'handoff')"
+        ).fetchone()
+        escalated = con.execute(
+            "SELECT count(*) FROM analytics.moveworks__conversations WHERE is_escalated"
+        ).fetchone()
+    assert filed == labelled == (7,)
+    assert escalated is not None and escalated[0] > 7  # escalation still counts the used escalation plugins
+
+
 def _conv(cid: str, route: str, t: datetime, updated: datetime | None = None) -> dict[str, object]:
     iso = t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     return {"id": cid, "user_id": "1", "created_time": iso, "last_updated_time": (updated or t).strftime("%Y-%m-%dT%H:%M:%S.000Z"),

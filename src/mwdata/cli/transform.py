@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -56,27 +57,99 @@ def register(app: typer.Typer) -> None:
                 f"{len(result.errors)} data-quality check(s) failed; results stored in _mwdata.check_results"
             )
 
-    metrics = typer.Typer(help="The metric registry.", no_args_is_help=True)
+    metrics = typer.Typer(help="The metrics (dbt semantic layer).", no_args_is_help=True)
     app.add_typer(metrics, name="metrics")
 
     @metrics.command("list")
-    def metrics_list() -> None:
-        """List every metric of the registry."""
+    def metrics_list(
+        parts: bool = typer.Option(False, "--parts", help="Also list the building blocks (numerators...)."),
+    ) -> None:
+        """List every metric of the semantic layer."""
         from mwdata.metrics import load_registry
 
         table = Table()
-        for col in ("name", "label", "source", "mart", "grain"):
+        for col in ("name", "label", "source", "type", "marts", "grain", "dimensions"):
             table.add_column(col)
-        for m in load_registry():
-            table.add_row(m.name, m.label, m.source, m.mart, m.grain)
+        for m in load_registry(include_parts=parts):
+            table.add_row(
+                m.name, m.label, m.source, m.type, ", ".join(m.marts), m.grain, ", ".join(m.dimensions)
+            )
         common.console.print(table)
+
+    @metrics.command("query")
+    def metrics_query(
+        name: str = typer.Argument(..., help="The metric (see `mwdata metrics list`)."),
+        by: list[str] = typer.Option(None, "--by", help="Group by this dimension (repeatable)."),
+        grain: str = typer.Option(None, "--grain", help="day, week or month: one row per period."),
+        since: str = typer.Option(None, "--since", help="First UTC day (YYYY-MM-DD), inclusive."),
+        until: str = typer.Option(None, "--until", help="Last UTC day (YYYY-MM-DD), inclusive."),
+        where: list[str] = typer.Option(
+            None, "--where", help="DIM=VALUE filter (repeat a DIM for several values)."
+        ),
+        fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+        include_test_users: bool = typer.Option(
+            False, "--include-test-users", help="Count HR test users too."
+        ),
+    ) -> None:
+        """A metric's value (or series per --grain), from its definition in the semantic layer."""
+        from mwdata.metrics import MetricError, query
+        from mwdata.metrics.query import connection
+
+        if fmt not in ("table", "csv", "json"):
+            raise MetricError(f"--format must be table, csv or json, got {fmt!r}")
+        filters: dict[str, list[str]] = {}
+        for w in where or []:
+            dim, sep, value = w.partition("=")
+            if not sep or not dim.strip():
+                raise MetricError(f"--where takes DIM=VALUE, got {w!r}")
+            filters.setdefault(dim.strip(), []).append(value)
+        cfg = common.config()
+        with connection(cfg) as con:
+            df = query(
+                con,
+                name,
+                grain=grain,
+                by=by or (),
+                since=_day(since, "--since"),
+                until=_day(until, "--until"),
+                where=filters,
+                include_test_users=include_test_users,
+                schema=cfg.transform.target_schema,
+            )
+        if fmt == "csv":
+            print(df.to_csv(index=False), end="")
+        elif fmt == "json":
+            print(df.to_json(orient="records", date_format="iso"))
+        else:
+            table = Table(title=name)
+            for col in df.columns:
+                table.add_column(str(col), justify="right" if df[col].dtype.kind in "fi" else "left")
+            for row in df.itertuples(index=False):
+                table.add_row(
+                    *(
+                        "" if v is None or v != v else f"{v:.6g}" if isinstance(v, float) else str(v)
+                        for v in row
+                    )
+                )
+            common.console.print(table)
 
     @metrics.command("docs")
     def metrics_docs(
         out: Path = typer.Option(Path("docs/metrics.md"), "--out", "-o", help="Where to write the page."),
     ) -> None:
-        """Write the metric reference page (docs/metrics.md) from the registry."""
+        """Write the metric reference page (docs/metrics.md) from the semantic layer."""
         from mwdata.metrics.docs import render
 
         out.write_text(render())
         common.console.print(f"wrote {out}")
+
+
+def _day(text: str | None, option: str) -> date | None:
+    from mwdata.metrics import MetricError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise MetricError(f"{option} takes a day YYYY-MM-DD, got {text!r}") from None

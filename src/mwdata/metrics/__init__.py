@@ -1,6 +1,10 @@
-"""The metric registry (`metrics.yml`), its query helper and its documentation generator."""
+"""The metric layer: definitions in the dbt semantic layer, read by `registry`, computed by `query`.
 
-from mwdata.metrics import query
-from mwdata.metrics.registry import Metric, MetricError, Part, get_metric, load_registry
+`mwdata.metrics.query(con, name, grain=, by=, since=, until=, where=)` is the function of
+`mwdata.metrics.query` (the module) of the same name.
+"""
 
-__all__ = ["Metric", "MetricError", "Part", "get_metric", "load_registry", "query"]
+from mwdata.metrics.query import query, value
+from mwdata.metrics.registry import Metric, MetricError, get_metric, load_registry, parameters
+
+__all__ = ["Metric", "MetricError", "get_metric", "load_registry", "parameters", "query", "value"]

@@ -1,19 +1,21 @@
-"""The metric registry (`metrics.yml`): one definition per metric, loaded into `Metric` objects."""
+"""The metric registry: the metrics of the dbt semantic layer, read from the semantic manifest.
+
+One definition per metric, in the dbt project (`models/semantic/metrics.yml`); this module only
+reads it (mwdata's own fields are in each metric's `config.meta`).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mwdata.errors import MwdataError
+from mwdata.metrics import manifest
 
-REGISTRY_FILE = Path(__file__).resolve().parent / "metrics.yml"
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+KINDS = ("plain", "retention", "undated_denominator", "share_of_total", "bundle")
+_DIMENSION = re.compile(r"Dimension\('([a-z_]+)'\)")
 
 
 class MetricError(MwdataError, KeyError):
@@ -26,15 +28,13 @@ class MetricError(MwdataError, KeyError):
 
 
 @dataclass(frozen=True)
-class Part:
-    """Numerator or denominator: an aggregate SQL expression over a mart."""
-
-    mart: str
-    sql: str
-    date_column: str | None
-    where: str | None = None
-    filters: bool = True  # apply the caller's dimension filters to this part
-    exclude_test_users: bool = True
+class SemanticModel:
+    name: str
+    table: str  # the mart
+    primary_entity: str | None
+    entities: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    time_dimension: str
 
 
 @dataclass(frozen=True)
@@ -42,94 +42,151 @@ class Metric:
     name: str
     label: str
     description: str
-    source: str  # moveworks | project
+    type: str  # simple | ratio | derived | cumulative (MetricFlow's)
+    source: str  # moveworks | project | part (a building block of another metric)
     grain: str
-    numerator: Part
-    denominator: Part | None = None
-    dimensions: tuple[str, ...] = ()
+    format: str
+    page: str | None
+    dimensions: tuple[str, ...]
     parameters: dict[str, Any] = field(default_factory=dict)
-    kind: str = "ratio"  # ratio | retention
-    queryable: bool = True
+    kind: str = "plain"
+    numerator: str | None = None
+    denominator: str | None = None
+    inputs: tuple[str, ...] = ()  # metrics a derived metric reads
+    measures: tuple[str, ...] = ()  # the measures it aggregates, through its inputs
+    filters: tuple[str, ...] = ()  # MetricFlow where templates of the metric itself
+    reading: str | None = None  # where mwdata's reading of a published definition differs
+    reference: str | None = None
+    part_of: str | None = None
+    bundle: dict[str, str] = field(default_factory=dict)
 
     @property
     def published(self) -> bool:
         return self.source == "moveworks"
 
     @property
-    def mart(self) -> str:
-        return self.numerator.mart
+    def is_ratio(self) -> bool:
+        return self.type == "ratio" or self.kind == "retention"
 
     @property
-    def is_ratio(self) -> bool:
-        return self.denominator is not None or self.kind == "retention"
+    def is_part(self) -> bool:
+        return self.part_of is not None
+
+    @property
+    def semantic_models(self) -> tuple[SemanticModel, ...]:
+        by_measure = _measure_models()
+        seen: dict[str, SemanticModel] = {}
+        for ms in self.measures:
+            sm = by_measure[ms]
+            seen.setdefault(sm.name, sm)
+        return tuple(seen.values())
+
+    @property
+    def marts(self) -> tuple[str, ...]:
+        return tuple(sm.table for sm in self.semantic_models)
+
+    def filter_dimensions(self) -> tuple[str, ...]:
+        """Qualified dimensions the metric's own filters name (e.g. notification__is_interception)."""
+        return tuple(d for f in self.filters for d in _DIMENSION.findall(f))
 
 
-def _part(d: dict[str, Any], where: str) -> Part:
-    try:
-        part = Part(
-            mart=str(d["mart"]),
-            sql=str(d["sql"]),
-            date_column=d.get("date_column"),
-            where=d.get("where"),
-            filters=bool(d.get("filters", True)),
-            exclude_test_users=bool(d.get("exclude_test_users", True)),
-        )
-    except KeyError as exc:
-        raise MetricError(f"{where}: missing {exc.args[0]!r}") from None
-    for ident in (part.mart, part.date_column):
-        if ident is not None and not _IDENT.match(ident):
-            raise MetricError(f"{where}: {ident!r} is not a plain identifier")
-    return part
-
-
-def parse(doc: dict[str, Any]) -> list[Metric]:
-    out: list[Metric] = []
-    for raw in doc.get("metrics", []):
-        name = raw.get("name", "?")
-        where = f"metric {name}"
-        if raw.get("source") not in ("moveworks", "project"):
-            raise MetricError(f"{where}: source must be moveworks or project")
-        dims = tuple(raw.get("dimensions") or ())
-        for d in dims:
-            if not _IDENT.match(d):
-                raise MetricError(f"{where}: dimension {d!r} is not a plain identifier")
-        out.append(
-            Metric(
-                name=name,
-                label=raw["label"],
-                description=" ".join(str(raw["description"]).split()),
-                source=raw["source"],
-                grain=raw.get("grain", "day"),
-                numerator=_part(raw["numerator"], where + " numerator"),
-                denominator=_part(raw["denominator"], where + " denominator")
-                if raw.get("denominator")
-                else None,
-                dimensions=dims,
-                parameters=dict(raw.get("parameters") or {}),
-                kind=raw.get("kind", "ratio"),
-                queryable=bool(raw.get("queryable", True)),
-            )
-        )
-    names = [m.name for m in out]
-    dupes = {n for n in names if names.count(n) > 1}
-    if dupes:
-        raise MetricError(f"duplicate metric names: {', '.join(sorted(dupes))}")
-    return out
+def _semantic_model(raw: dict[str, Any]) -> SemanticModel:
+    ents = raw.get("entities") or []
+    primary = next((e["name"] for e in ents if e["type"] == "primary"), None)
+    return SemanticModel(
+        name=raw["name"],
+        table=raw["node_relation"]["alias"],
+        primary_entity=primary,
+        entities=tuple(e["name"] for e in ents),
+        dimensions=tuple(d["name"] for d in raw.get("dimensions") or [] if d["type"] == "categorical"),
+        time_dimension=(raw.get("defaults") or {}).get("agg_time_dimension") or "",
+    )
 
 
 @cache
-def _load(path: str) -> tuple[Metric, ...]:
-    return tuple(parse(yaml.safe_load(Path(path).read_text())))
+def semantic_models() -> dict[str, SemanticModel]:
+    return {sm["name"]: _semantic_model(sm) for sm in manifest.raw()["semantic_models"]}
 
 
-def load_registry(path: str | Path | None = None) -> list[Metric]:
-    """Every metric of the registry, in file order."""
-    return list(_load(str(path or REGISTRY_FILE)))
+@cache
+def _measure_models() -> dict[str, SemanticModel]:
+    out = {}
+    for raw in manifest.raw()["semantic_models"]:
+        for ms in raw.get("measures") or []:
+            out[ms["name"]] = semantic_models()[raw["name"]]
+    return out
+
+
+def _ref(x: Any) -> str | None:
+    return None if x is None else str(x["name"] if isinstance(x, dict) else x)
+
+
+def _metric(raw: dict[str, Any]) -> Metric:
+    meta = (raw.get("config") or {}).get("meta") or {}
+    tp = raw.get("type_params") or {}
+    names = meta.get("parameters") or []
+    values = manifest.dbt_vars()
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise MetricError(f"metric {raw['name']}: parameter(s) {', '.join(missing)} are not dbt vars")
+    where = (raw.get("filter") or {}).get("where_filters") or []
+    return Metric(
+        name=raw["name"],
+        label=raw.get("label") or raw["name"],
+        description=" ".join(str(raw.get("description") or "").split()),
+        type=raw["type"],
+        source="part" if meta.get("part_of") else str(meta.get("source", "project")),
+        grain=str(meta.get("grain", "day")),
+        format=str(meta.get("format", "number")),
+        page=meta.get("page"),
+        dimensions=tuple(meta.get("dimensions") or ()),
+        parameters={n: values[n] for n in names},
+        kind=str(meta.get("kind", "plain")),
+        numerator=_ref(tp.get("numerator")),
+        denominator=_ref(tp.get("denominator")),
+        inputs=tuple(_ref(m) or "" for m in tp.get("metrics") or ()),
+        measures=tuple(dict.fromkeys(m["name"] for m in tp.get("input_measures") or ())),
+        filters=tuple(w["where_sql_template"] for w in where),
+        reading=meta.get("reading"),
+        reference=meta.get("reference"),
+        part_of=meta.get("part_of"),
+        bundle=dict(meta.get("bundle") or {}),
+    )
+
+
+@cache
+def _load() -> tuple[Metric, ...]:
+    out = tuple(_metric(m) for m in manifest.raw()["metrics"])
+    bad = [m.name for m in out if m.kind not in KINDS]
+    if bad:
+        raise MetricError(f"unknown meta kind on {', '.join(bad)}; known: {', '.join(KINDS)}")
+    return tuple(sorted(out, key=lambda m: (m.is_part, m.source != "moveworks", _order().get(m.name, 0))))
+
+
+@cache
+def _order() -> dict[str, int]:
+    """File order of the metrics YAML (the manifest sorts by name)."""
+    import yaml
+
+    path = manifest.PROJECT_FILE.parent / "models" / "semantic" / "metrics.yml"
+    doc = yaml.safe_load(path.read_text())
+    return {m["name"]: i for i, m in enumerate(doc["metrics"])}
+
+
+def load_registry(include_parts: bool = False) -> list[Metric]:
+    """Every metric of the semantic layer (headline metrics first, in file order); with
+    include_parts, the building blocks (numerators, denominators) too."""
+    return [m for m in _load() if include_parts or not m.is_part]
 
 
 def get_metric(name: str) -> Metric:
-    for m in load_registry():
+    for m in _load():
         if m.name == name:
             return m
     known = ", ".join(m.name for m in load_registry())
     raise MetricError(f"unknown metric {name!r}; known: {known}")
+
+
+def parameters() -> dict[str, Any]:
+    """Every dbt var of the project (the metric parameters among them), from dbt_project.yml."""
+    return dict(manifest.dbt_vars())

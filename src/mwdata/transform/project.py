@@ -36,7 +36,15 @@ HR_COLUMNS = (
 # Workday id), matched against users' external_ids when the e-mail finds no HR row.
 HR_OPTIONAL_COLUMNS = ("external_id",)
 HR_TABLE_COLUMNS = HR_COLUMNS + HR_OPTIONAL_COLUMNS
-FRESHNESS_WARN_HOURS = 48
+
+
+def dbt_vars() -> dict[str, Any]:
+    """The dbt project's vars (dbt_project.yml): the one place of every model and metric parameter."""
+    doc = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    return dict(doc.get("vars") or {})
+
+
+FRESHNESS_WARN_HOURS = int(dbt_vars()["mwdata_freshness_warn_hours"])
 # Vocabularies that list examples, not a closed set (custom plugins are named by the customer).
 OPEN_VOCABULARIES = {"plugin_name"}
 

@@ -265,7 +265,7 @@ def _workdir(cfg: Config) -> Iterator[tuple[Path, Path]]:
 class _Conn:
     """The few statements the runner issues itself, on either store."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, read_only: bool = False) -> None:
         self.kind = store_kind(cfg.store)
         if self.kind == "filesystem":  # the lake: its DuckDB catalogue
             self.kind = "duckdb"
@@ -278,7 +278,7 @@ class _Conn:
             path = profile(cfg)[0]["path"]
             check_file(Path(path))  # a foreign, damaged or newer store is refused, never written
             try:
-                self._con = duckdb.connect(path)
+                self._con = duckdb.connect(path, read_only=read_only)
             except duckdb.Error as exc:
                 raise store_error(Path(path), "opening", exc) from None
             try:

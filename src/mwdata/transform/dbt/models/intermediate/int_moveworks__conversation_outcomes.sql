@@ -45,7 +45,7 @@ select
     coalesce(i.user_interaction_count, 0) > 0 as is_user_engaged,
     coalesce(i.bot_interaction_count, 0) > 0 as has_bot_interaction,
     coalesce(i.has_escalation_label, false) or coalesce(p.escalation_plugins_used, 0) > 0 as is_escalated,
-    coalesce(i.has_ticket_filed, false) or coalesce(p.escalation_plugins_used, 0) > 0 as is_ticket_filed,
+    coalesce(i.has_ticket_filed, false) as is_ticket_filed,
     coalesce(i.has_helpful_feedback, false) as has_helpful_feedback,
     coalesce(i.has_unhelpful_feedback, false) as has_unhelpful_feedback,
     coalesce(p.plugin_calls, 0) as plugin_calls,

@@ -1,4 +1,6 @@
 -- Per interaction: feedback value, CSAT comment, escalation signal (both feedback spellings accepted).
+-- A ticket is filed by an interaction labelled file_ticket or handoff (the metric library's reading);
+-- used Smart Handoff / live-chat plugin calls escalate but file no ticket.
 select
     interaction_id,
     conversation_id,
@@ -10,5 +12,5 @@ select
     (interaction_type = 'INTERACTION_TYPE_UIFORM_SUBMISSION' and label = 'mw_form'
         and detail_detail = 'CSAT Feedback') as is_csat_comment,
     coalesce(label in ('file_ticket', 'handoff'), false) as is_escalation_label,
-    coalesce(label = 'file_ticket', false) as is_ticket_filed
+    coalesce(label in ('file_ticket', 'handoff'), false) as is_ticket_filed
 from {{ ref('stg_moveworks__interactions') }}

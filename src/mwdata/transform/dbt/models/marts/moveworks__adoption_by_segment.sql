@@ -20,7 +20,9 @@ select
     p.role,
     count(*) as headcount,
     sum(case when p.access_to_bot then 1 else 0 end) as users_with_access,
-    sum(case when a.user_id is not null then 1 else 0 end) as ever_active_users
+    sum(case when a.user_id is not null then 1 else 0 end) as ever_active_users,
+    -- the UTC day of the build: headcount is a snapshot (the semantic layer's time dimension for it)
+    {{ mw_day('current_timestamp') }} as as_of_day
 from people p
 left join active a on a.user_id = p.user_id
 where not p.is_test_user

@@ -36,6 +36,11 @@ select
     s.is_csat_comment,
     s.is_escalation_label,
     coalesce(o.is_escalated, false) as is_escalated,
+    -- A knowledge gap: a free-text question without a cited resource, with unhelpful feedback, or in an
+    -- escalated conversation (the knowledge_gaps metric and the moveworks__knowledge_gaps mart count it).
+    (i.interaction_type = 'INTERACTION_TYPE_FREE_TEXT'
+        and (coalesce(r.cited_resources, 0) = 0 or coalesce(s.feedback = 'UNHELPFUL', false)
+             or coalesce(o.is_escalated, false))) as is_knowledge_gap,
     u.department,
     u.location,
     u.country,

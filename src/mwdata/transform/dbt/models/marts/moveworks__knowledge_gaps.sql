@@ -6,7 +6,7 @@ select
     sum(case when cited_resources = 0 then 1 else 0 end) as without_citation,
     sum(case when feedback = 'UNHELPFUL' then 1 else 0 end) as unhelpful,
     sum(case when is_escalated then 1 else 0 end) as escalated,
-    sum(case when cited_resources = 0 or feedback = 'UNHELPFUL' or is_escalated then 1 else 0 end) as failures,
+    sum(case when is_knowledge_gap then 1 else 0 end) as failures,  -- the journey's is_knowledge_gap
     min(created_time) as first_seen_time,
     max(created_time) as last_seen_time
 from {{ ref('moveworks__journey') }}
