@@ -12,10 +12,12 @@ import base64
 import bisect
 import contextlib
 import itertools
+import logging
 import math
 import random
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +44,22 @@ from mwdata.simulator.odata import (
 )
 
 Record = dict[str, Any]
+log = logging.getLogger("mwdata.simulator")
+# What a client closing or resetting its connection raises in the handler: normal, not a server fault.
+_CLIENT_GONE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One debug line for a connection the client closed or reset; the default traceback otherwise."""
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, _CLIENT_GONE):
+            log.debug("connection from %s:%s closed by the client (%s)", *client_address[:2], exc)
+            return
+        super().handle_error(request, client_address)
 
 
 @dataclass(frozen=True)
@@ -138,15 +156,14 @@ class SimulatorServer:
         self.stats = Stats()
         self._rngs = self._make_rngs()
         self._host, self._port = host, port
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> SimulatorServer:
         if self._httpd is None:
             handler = type("Handler", (_Handler,), {"sim": self})
-            self._httpd = ThreadingHTTPServer((self._host, self._port), handler)
-            self._httpd.daemon_threads = True
+            self._httpd = _HTTPServer((self._host, self._port), handler)
             self._thread = threading.Thread(
                 target=self._httpd.serve_forever, name="mwdata-simulator", daemon=True
             )
