@@ -1,9 +1,11 @@
-"""Simulator serving throughput: rows/s for 1,000-row pages over HTTP keep-alive (httpx), medians of runs.
+"""Simulator size and speed: generation time, load time, resident memory, and serving rate (rows/s for
+1,000-row pages over HTTP keep-alive, httpx), medians of runs.
 
-    .venv/bin/python benchmarks/simulator_serve.py --users 20000 --days 30 --runs 3
+    .venv/bin/python benchmarks/simulator_serve.py --users 17000 --days 30 --rate 0.6 --runs 3
 
 Two query shapes: keyset (`last_updated_time` window + `id gt`, `$orderby=id`, what mwdata's sync sends)
-and the server's own `$skiptoken` links.
+and the server's own `$skiptoken` links. Memory is this process's VmRSS (now) and VmHWM (peak) from
+/proc: the generated dataset plus the server, i.e. what `mwdata simulate` holds.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import statistics
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
@@ -40,6 +43,16 @@ def skiptoken(c: httpx.Client, url: str) -> int:
     return n
 
 
+def rss_mb() -> tuple[float, float]:
+    """(current, peak) resident set of this process in MB."""
+    vals = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        k, _, v = line.partition(":")
+        if k in ("VmRSS", "VmHWM"):
+            vals[k] = int(v.split()[0]) / 1024
+    return vals["VmRSS"], vals["VmHWM"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, default=20000)
@@ -53,11 +66,18 @@ def main() -> None:
     gen_s = time.perf_counter() - t
     t = time.perf_counter()
     sim = SimulatorServer(ds, SimulatorConfig(page_size=1000, max_top=1000, retention_days=3650))
+    count = getattr(sim, "count", None)  # the compact server indexes on first use: count that in
+    for path in ds.records:
+        count(path) if count else len(sim.truth(path))
     load_s = time.perf_counter() - t
     with sim, httpx.Client(headers={"Authorization": sim.api_key}, timeout=120) as c:
         url = f"{sim.records_url}/interactions"
-        total = len(sim.truth("interactions"))
-        print(f"interactions served: {total:,}  generate {gen_s:.1f}s  load+serialise {load_s:.1f}s")
+        total = count("interactions") if count else len(sim.truth("interactions"))
+        rss, peak = rss_mb()
+        print(
+            f"interactions served: {total:,}  generate {gen_s:.1f}s  load {load_s:.1f}s  "
+            f"RSS {rss:,.0f} MB (peak {peak:,.0f} MB) = {rss / total * 1e6:,.0f} MB per million interactions"
+        )
         for name, fn in (("keyset", keyset), ("skiptoken", skiptoken)):
             rates = []
             for _ in range(a.runs):
@@ -68,6 +88,8 @@ def main() -> None:
             print(
                 f"{name:<10} median {statistics.median(rates):>10,.0f} rows/s  runs {[round(r) for r in rates]}"
             )
+        rss, peak = rss_mb()
+        print(f"after serving: RSS {rss:,.0f} MB (peak {peak:,.0f} MB)")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from mwdata.catalog import (
 )
 from mwdata.errors import ConfigError, InputFileError
 from mwdata.simulator import vocabulary as vocab
+from mwdata.simulator.store import RecordStore
 
 Record = dict[str, Any]
 _ID_CHARS = string.ascii_letters + string.digits + "-_"
@@ -137,10 +138,11 @@ _CSAT_COMMENTS = (
 
 @dataclass
 class Dataset:
-    """Records per entity path (API-shaped dicts), the companion HR rows, the clock's default now and the
-    incidents the generator scheduled."""
+    """Records per entity path, the companion HR rows, the clock's default now and the incidents the
+    generator scheduled. Records are lists of API-shaped dicts, or (generated) RecordStores: the same
+    records kept encoded, decoded as they are read."""
 
-    records: dict[str, list[Record]]
+    records: dict[str, list[Record]] | dict[str, RecordStore]
     hr_rows: list[Record] = field(default_factory=list)
     end: datetime | None = None
     fixed: bool = False  # a snapshot served as captured: no retention cut (the real API served it all)
@@ -271,7 +273,7 @@ class _Gen:
         self.cfg = cfg
         self.rng = random.Random(cfg.seed)
         self.seen: set[str] = set()
-        self.out: dict[str, list[Record]] = {e.path: [] for e in ENTITIES}
+        self.out: dict[str, RecordStore] = {e.path: RecordStore() for e in ENTITIES}
         self.span: dict[str, tuple[str, str]] = {}  # user id -> (first, latest) interaction time
         self.incidents = schedule(cfg)
         self.kb = _catalogue(cfg, random.Random(f"{cfg.seed}-catalogue"))
@@ -407,7 +409,7 @@ class _Gen:
             roster_day = cfg.end - timedelta(days=rng.uniform(2, max(2.5, min(cfg.days, 28))))
             u["last_updated_time"] = ts(self.stamp(roster_day))
             self.emit("users", u)
-        return Dataset(self.out, hr, cfg.end, incidents=self.incidents)
+        return Dataset(dict(self.out), hr, cfg.end, incidents=self.incidents)
 
     def _poisson(self, lam: float) -> int:
         n, p, limit = 0, 1.0, math.exp(-lam)
