@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
                 ds.write_hr_csv(hr_out)
             sim = SimulatorServer(ds, cfg, host=host, port=port)
             if print_config:
-                summary = {"entities": {p: len(sim.truth(p)) for p in ds.records}, "now": sim.now().isoformat(),
+                summary = {"entities": {p: sim.count(p) for p in ds.records}, "now": sim.now().isoformat(),
                            "api_keys": list(cfg.api_keys), "hr_rows": len(ds.hr_rows),
                            "incidents": [dict(i, day=i["day"].isoformat()) for i in ds.incidents]}  # fmt: skip
                 common.console.print_json(json.dumps(summary))
@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
                 f"Simulated Data API at [bold]{sim.records_url}[/bold]  (now = {sim.now():%Y-%m-%d %H:%M} UTC)"
             )
             for p in ds.records:
-                common.console.print(f"  {p:<18} {len(sim.truth(p)):>9,} rows served")
+                common.console.print(f"  {p:<18} {sim.count(p):>9,} rows served")
             common.console.print(f"API key: {sim.api_key}   OAuth: POST {sim.base_url}/oauth/v1/token")
             if hr_out is not None:
                 common.console.print(f"HR extract: {hr_out}")
