@@ -6,6 +6,8 @@ docs/simulator.md; the vocabularies are in `vocabulary`. Data for day D is stamp
 
 from __future__ import annotations
 
+import base64
+import bisect
 import csv
 import itertools
 import math
@@ -173,22 +175,30 @@ class Dataset:
 
 
 def ts(dt: datetime) -> str:
-    """API timestamp text: millisecond precision, `Z`."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    """API timestamp text: millisecond precision (truncated), `Z`."""
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    return dt.isoformat(timespec="milliseconds")[:-6] + "Z"  # drop "+00:00"
 
 
 class _Mix:
     """A weighted choice with its cumulative weights computed once."""
 
-    __slots__ = ("keys", "cum")
+    __slots__ = ("keys", "cum", "total")
 
     def __init__(self, mix: Mapping[Any, float] | None = None, *, keys: Sequence[Any] = (),
                  weights: Sequence[float] = ()) -> None:  # fmt: skip
         self.keys = list(mix) if mix is not None else list(keys)
         self.cum = list(itertools.accumulate(mix.values() if mix is not None else weights))
+        self.total = self.cum[-1]
 
     def pick(self, rng: random.Random) -> Any:
-        return rng.choices(self.keys, cum_weights=self.cum)[0]
+        return self.keys[bisect.bisect(self.cum, rng.random() * self.total)]
+
+
+_ACTIONS = _Mix({"BUTTON_CLICK": 47, "LINK_CLICK": 42, "UIFORM_SUBMISSION": 9, "CONTENT_UPLOAD": 2})
+_LINKS = _Mix({"GET_HELP": 17, "INFO": 11, "UI_FORM": 5, "HELPFUL": 1, "UNHELPFUL": 1})
+_FORMS = _Mix({"file_ticket": 65, "handoff": 20, "mw_form": 15})
 
 
 def _zipf(items: Sequence[Any], s: float) -> _Mix:
@@ -285,8 +295,9 @@ class _Gen:
         self.failing_day: date | None = None
 
     def sid(self) -> str:
+        """12 characters of [A-Za-z0-9-_]: 72 random bits in URL-safe base64."""
         while True:
-            s = "".join(self.rng.choices(_ID_CHARS, k=12))
+            s = base64.urlsafe_b64encode(self.rng.getrandbits(72).to_bytes(9, "big")).decode()
             if s not in self.seen:
                 self.seen.add(s)
                 return s
@@ -520,15 +531,15 @@ class _Gen:
     def user_action(self, u: Record, cid: str, bot: str, platform: str, t: datetime, lut: str) -> None:
         """A click, form submission or upload answering a bot message (mix from the samples)."""
         rng = self.rng
-        kind = _pick(rng, {"BUTTON_CLICK": 47, "LINK_CLICK": 42, "UIFORM_SUBMISSION": 9, "CONTENT_UPLOAD": 2})
+        kind = _ACTIONS.pick(rng)
         label = None
         detail: Record = {"content": rng.choice(("Yes", "No", "Open ticket"))}
         if kind == "LINK_CLICK":
             # samples: GET_HELP 17, INFO 11, UI_FORM 5, HELPFUL 1, UNHELPFUL 1 (thumbs, spec 3.2)
-            target = _pick(rng, {"GET_HELP": 17, "INFO": 11, "UI_FORM": 5, "HELPFUL": 1, "UNHELPFUL": 1})
+            target = _LINKS.pick(rng)
             detail = {"resource_id": target, "type": "RESOURCE_TYPE_INTERNAL_LINK"}
         elif kind == "UIFORM_SUBMISSION":  # shapes as in the samples; CSAT comments as in spec 3.2
-            label = _pick(rng, {"file_ticket": 65, "handoff": 20, "mw_form": 15})
+            label = _FORMS.pick(rng)
             if label == "file_ticket":
                 form = rng.choice(_TICKET_FORMS)
                 detail = {"detail": f"RITM{rng.randrange(10**7):07d}", "resource_id": form,

@@ -27,12 +27,13 @@ def lut_micros(text: str) -> int:
 class RecordStore(Sequence[Record]):
     """Append-only encoded records of one entity; indexing and iteration decode (a fresh dict each time)."""
 
-    __slots__ = ("bodies", "ids", "luts")
+    __slots__ = ("bodies", "ids", "luts", "_last")
 
     def __init__(self, records: Iterable[Record] = ()) -> None:
         self.bodies: list[bytes] = []
         self.ids: list[str] = []
         self.luts = array("q")
+        self._last: tuple[str, int] = ("", 0)  # consecutive records often share a stamp
         for r in records:
             self.append(r)
 
@@ -42,7 +43,13 @@ class RecordStore(Sequence[Record]):
         self.bodies.append(memoryview(orjson.dumps(rec)).tobytes())
         self.ids.append(rec["id"])
         lut = rec.get("last_updated_time")
-        self.luts.append(lut_micros(lut) if lut else 0)
+        if not lut:
+            self.luts.append(0)
+        elif lut == self._last[0]:
+            self.luts.append(self._last[1])
+        else:
+            self._last = (lut, lut_micros(lut))
+            self.luts.append(self._last[1])
 
     def copy(self) -> RecordStore:
         """A store sharing this one's bytes and ids (immutable) but with its own lists to append to."""
