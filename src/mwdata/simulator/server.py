@@ -127,6 +127,20 @@ class _Index:
         self.luts = np.array(store.luts, dtype=np.int64)
         self.perm = np.lexsort((self.luts, self.rank))  # stable: equal stamps keep their append order
 
+    def extend(self, store: RecordStore) -> bool:
+        """Take in versions appended since; False when one has a new id (the ranks must be rebuilt)."""
+        if self.n == len(store):
+            return True
+        new = store.ids[self.n :]
+        ranks = [bisect.bisect_left(self.uniq, s) for s in new]
+        if any(r >= len(self.uniq) or self.uniq[r] != s for r, s in zip(ranks, new, strict=True)):
+            return False
+        self.rank = np.concatenate((self.rank, np.array(ranks, dtype=np.int64)))
+        self.luts = np.concatenate((self.luts, np.array(store.luts[self.n :], dtype=np.int64)))
+        self.n = len(store)
+        self.perm = np.lexsort((self.luts, self.rank))
+        return True
+
     def position(self, after: str, inclusive: bool) -> tuple[int, str]:
         """(rank, searchsorted side) of the first id after `after` (or at it, when inclusive)."""
         p = bisect.bisect_left(self.uniq, after)
@@ -307,7 +321,7 @@ class SimulatorServer:
         with self._lock:
             store = self._stores[path]
             ix = self._index.get(path)
-            if ix is None or ix.n != len(store):
+            if ix is None or not ix.extend(store):
                 ix = self._index[path] = _Index(store)
             return ix
 
@@ -510,13 +524,14 @@ class SimulatorServer:
         bodies = self._stores[entity.path].bodies
         out: list[int] = []
         seen = 0
-        for j in vis.idx[i:].tolist():
-            if pred is None or pred(orjson.loads(bodies[j])):
-                if seen >= start:
-                    if len(out) == limit:
-                        return out, True
-                    out.append(j)
-                seen += 1
+        for lo in range(i, len(vis.idx), 4096):  # in chunks: no copy of the whole tail per page
+            for j in vis.idx[lo : lo + 4096].tolist():
+                if pred is None or pred(orjson.loads(bodies[j])):
+                    if seen >= start:
+                        if len(out) == limit:
+                            return out, True
+                        out.append(j)
+                    seen += 1
         return out, False
 
     def _keyset_window(
