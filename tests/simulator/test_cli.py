@@ -89,3 +89,16 @@ def test_serves_until_interrupted(
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_behaviour_knobs() -> None:
+    base = [EXE, "simulate", "--print-config", "--users", "50", "--days", "30", "--end", "2026-11-28"]
+    out = subprocess.run(base, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    kinds = [i["kind"] for i in json.loads(out.stdout)["incidents"]]
+    assert kinds == ["channel_outage", "announcement", "plugin_failure"]
+    out = subprocess.run([*base, "--no-incidents"], capture_output=True, text=True, timeout=60)
+    assert json.loads(out.stdout)["incidents"] == []
+    out = subprocess.run([*base, "--weekend-share", "3"], capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "weekend_share must be between 0 and 1" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -38,7 +38,7 @@ def test_invariants(seed: int, users: int, days: int, tmp_path: Path) -> None:
             assert set(rec) <= set(e.field_names), e.path
         ids = [x["id"] for x in r[e.path]]
         assert len(ids) == len(set(ids)), e.path
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{12}", x["id"]) for x in r["interactions"] + r["conversations"])
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{12}", x["id"]) for x in [*r["interactions"], *r["conversations"]])
     assert all(re.fullmatch(r"[0-9a-f]{32}", x["id"]) for x in r["plugin-resources"])
     assert all(re.fullmatch(r"\d{1,20}", x["id"]) for x in r["users"])
     inter = {x["id"]: x for x in r["interactions"]}

@@ -34,6 +34,23 @@ def register(app: typer.Typer) -> None:
             0.3, help="Mean conversations per user per day."
         ),
         end: str = typer.Option("", help="Last generated day (ISO date, UTC); default: today."),
+        weekend_share: float = typer.Option(
+            0.15, help="Weekend and public-holiday activity vs a business day."
+        ),
+        holidays: bool = typer.Option(True, help="Offices' public holidays are quiet days."),
+        rollout_share: float = typer.Option(
+            0.3, help="Departments go live in three waves over this share of the history (0 = all at once)."
+        ),
+        articles: int = typer.Option(300, help="Knowledge catalogue size (articles and files)."),
+        popularity_skew: float = typer.Option(1.1, help="Zipf exponent of topic and article popularity."),
+        gap_article_share: float = typer.Option(0.1, help="Share of articles served but almost never cited."),
+        interception_engagement: float = typer.Option(0.4, help="Share of interceptions the user answers."),
+        incidents: bool = typer.Option(
+            True, help="Schedule an announcement spike, a failing plugin and a channel outage."
+        ),
+        spike_factor: float = typer.Option(3.0, help="Question volume on the announcement day vs normal."),
+        failing_plugin: str = typer.Option("Create Ticket", help="The plugin that fails for a day."),
+        outage_platform: str = typer.Option("slack", help="The channel that is down for a day."),
         from_samples: Path | None = typer.Option(
             None, help="Serve fixed {entity}.json envelope files instead."
         ),
@@ -79,7 +96,12 @@ def register(app: typer.Typer) -> None:
                     raise ConfigError(f"--end {end!r}: expected an ISO date such as 2026-11-28") from None
                 today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
                 ds = generate(GeneratorConfig(seed=seed, users=users, days=days,
-                    conversations_per_user_per_day=conversations_per_user_per_day, end=end_dt or today))  # fmt: skip
+                    conversations_per_user_per_day=conversations_per_user_per_day, end=end_dt or today,
+                    weekend_share=weekend_share, holidays=holidays, rollout_share=rollout_share,
+                    articles=articles, popularity_skew=popularity_skew, gap_article_share=gap_article_share,
+                    interception_engagement=interception_engagement, incidents=incidents,
+                    spike_factor=spike_factor, failing_plugin=failing_plugin,
+                    outage_platform=outage_platform))  # fmt: skip
             clients: dict[str, tuple[str, tuple[str, ...] | None]] = {}
             for spec in client:
                 cid, _, secret = spec.partition(":")
@@ -97,8 +119,9 @@ def register(app: typer.Typer) -> None:
                 ds.write_hr_csv(hr_out)
             sim = SimulatorServer(ds, cfg, host=host, port=port)
             if print_config:
-                summary = {"entities": {p: len(sim.truth(p)) for p in ds.records}, "now": sim.now().isoformat(),
-                           "api_keys": list(cfg.api_keys), "hr_rows": len(ds.hr_rows)}  # fmt: skip
+                summary = {"entities": {p: sim.count(p) for p in ds.records}, "now": sim.now().isoformat(),
+                           "api_keys": list(cfg.api_keys), "hr_rows": len(ds.hr_rows),
+                           "incidents": [dict(i, day=i["day"].isoformat()) for i in ds.incidents]}  # fmt: skip
                 common.console.print_json(json.dumps(summary))
                 return
             try:
@@ -115,10 +138,12 @@ def register(app: typer.Typer) -> None:
                 f"Simulated Data API at [bold]{sim.records_url}[/bold]  (now = {sim.now():%Y-%m-%d %H:%M} UTC)"
             )
             for p in ds.records:
-                common.console.print(f"  {p:<18} {len(sim.truth(p)):>9,} rows served")
+                common.console.print(f"  {p:<18} {sim.count(p):>9,} rows served")
             common.console.print(f"API key: {sim.api_key}   OAuth: POST {sim.base_url}/oauth/v1/token")
             if hr_out is not None:
                 common.console.print(f"HR extract: {hr_out}")
+            for i in ds.incidents:
+                common.console.print(f"  incident {i['day']:%a %Y-%m-%d} {i['kind']}: {i['detail']}")
             common.console.print("Ctrl-C (or SIGTERM) to stop.")
             wait_for_stop(stop)
         common.console.print(f"stopped after {sim.stats.requests} requests")

@@ -12,20 +12,22 @@ from __future__ import annotations
 import base64
 import bisect
 import contextlib
-import itertools
+import logging
 import math
 import random
 import secrets
 import socket
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+import numpy as np
 import orjson
 
 from mwdata.catalog import BY_PATH, ENTITIES, Entity
@@ -41,8 +43,25 @@ from mwdata.simulator.odata import (
     parse_orderby,
     split_keyset,
 )
+from mwdata.simulator.store import RecordStore, RecordView, lut_micros
 
 Record = dict[str, Any]
+log = logging.getLogger("mwdata.simulator")
+# What a client closing or resetting its connection raises in the handler: normal, not a server fault.
+_CLIENT_GONE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One debug line for a connection the client closed or reset; the default traceback otherwise."""
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, _CLIENT_GONE):
+            log.debug("connection from %s:%s closed by the client (%s)", *client_address[:2], exc)
+            return
+        super().handle_error(request, client_address)
 
 
 @dataclass(frozen=True)
@@ -95,13 +114,50 @@ class Stats:
     tokens_issued: int = 0
 
 
-class _Version:
-    __slots__ = ("record", "body", "lut")
+class _Index:
+    """Sort keys of one entity's versions, rebuilt when versions are added: `uniq` the distinct ids in
+    order, `rank` each version's id position in it, `luts`, and `perm` the versions by (id, lut)."""
 
-    def __init__(self, record: Record) -> None:
-        self.record = record
-        self.body = orjson.dumps(record)
-        self.lut = instant(record["last_updated_time"])
+    __slots__ = ("n", "uniq", "rank", "luts", "perm")
+
+    def __init__(self, store: RecordStore) -> None:
+        self.n = len(store)
+        self.uniq = sorted(set(store.ids))
+        pos = {s: i for i, s in enumerate(self.uniq)}
+        self.rank = np.fromiter((pos[s] for s in store.ids), dtype=np.int64, count=self.n)
+        self.luts = np.array(store.luts, dtype=np.int64)
+        self.perm = np.lexsort((self.luts, self.rank))  # stable: equal stamps keep their append order
+
+    def extend(self, store: RecordStore) -> bool:
+        """Take in versions appended since; False when one has a new id (the ranks must be rebuilt)."""
+        if self.n == len(store):
+            return True
+        new = store.ids[self.n :]
+        ranks = [bisect.bisect_left(self.uniq, s) for s in new]
+        if any(r >= len(self.uniq) or self.uniq[r] != s for r, s in zip(ranks, new, strict=True)):
+            return False
+        self.rank = np.concatenate((self.rank, np.array(ranks, dtype=np.int64)))
+        self.luts = np.concatenate((self.luts, np.array(store.luts[self.n :], dtype=np.int64)))
+        self.n = len(store)
+        self.perm = np.lexsort((self.luts, self.rank))
+        return True
+
+    def position(self, after: str, inclusive: bool) -> tuple[int, str]:
+        """(rank, searchsorted side) of the first id after `after` (or at it, when inclusive)."""
+        p = bisect.bisect_left(self.uniq, after)
+        exact = p < len(self.uniq) and self.uniq[p] == after
+        return p, "right" if exact and not inclusive else "left"
+
+
+class _Visible:
+    """The latest visible, retained version of every id at one data version: indices in id order."""
+
+    __slots__ = ("idx", "rank", "by_lut", "by_lut_luts")
+
+    def __init__(self, idx: np.ndarray, rank: np.ndarray) -> None:
+        self.idx, self.rank = idx, rank
+        self.by_lut: np.ndarray | None = None
+        self.by_lut_luts: np.ndarray | None = None
 
 
 class _ApiError(Exception):
@@ -118,36 +174,31 @@ class SimulatorServer:
         self.config = config or SimulatorConfig()
         self.dataset = dataset
         self._lock = threading.RLock()
-        self._versions: dict[str, dict[str, list[_Version]]] = {e.path: {} for e in ENTITIES}
+        # the dataset's encoded records are shared (bytes are immutable); new versions go to own lists
+        self._stores: dict[str, RecordStore] = {e.path: RecordStore() for e in ENTITIES}
         for path, rows in dataset.records.items():
-            store = self._versions[path]
-            for r in rows:
-                store.setdefault(r["id"], []).append(_Version(r))
-            for vs in store.values():
-                vs.sort(key=lambda v: v.lut)
+            self._stores[path] = rows.copy() if isinstance(rows, RecordStore) else RecordStore(rows)
+        self._index: dict[str, _Index] = {}
         end = self.config.now or dataset.end or datetime.now(UTC)
         self._now = end if end.tzinfo else end.replace(tzinfo=UTC)
         self._data_version = 0
-        self._current: dict[str, tuple[tuple[int, int], list[_Version]]] = {}
-        self._results: dict[tuple[Any, ...], list[_Version]] = {}
-        self._windows: dict[tuple[Any, ...], tuple[list[_Version], list[str]]] = {}
-        self._lut_lists: dict[str, tuple[list[_Version], list[_Version], list[int]]] = {}
-        self._id_lists: dict[str, tuple[list[_Version], list[str]]] = {}
+        self._current: dict[str, tuple[int, _Visible]] = {}
+        self._results: dict[tuple[Any, ...], list[int]] = {}
+        self._windows: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}
         self._tokens: dict[str, tuple[float, tuple[str, ...] | None]] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
         self._hook: Callable[..., None] | None = None
         self.stats = Stats()
         self._rngs = self._make_rngs()
         self._host, self._port = host, port
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> SimulatorServer:
         if self._httpd is None:
             handler = type("Handler", (_Handler,), {"sim": self})
-            self._httpd = ThreadingHTTPServer((self._host, self._port), handler)
-            self._httpd.daemon_threads = True
+            self._httpd = _HTTPServer((self._host, self._port), handler)
             self._thread = threading.Thread(
                 target=self._httpd.serve_forever, name="mwdata-simulator", daemon=True
             )
@@ -216,9 +267,15 @@ class SimulatorServer:
         """Call `callback(entity_path, query)` before each page is computed (None removes it)."""
         self._hook = callback
 
-    def truth(self, entity: str) -> list[Record]:
-        """What a perfect sync holds now: the latest visible, retained version of every id."""
-        return [v.record for v in self._visible(BY_PATH[entity].path)]
+    def truth(self, entity: str) -> Sequence[Record]:
+        """What a perfect sync holds now: the latest visible, retained version of every id, in id order
+        (decoded as it is read)."""
+        path = BY_PATH[entity].path
+        return RecordView(self._stores[path].bodies, self._visible(path).idx)
+
+    def count(self, entity: str) -> int:
+        """len(truth(entity)) without decoding anything."""
+        return len(self._visible(BY_PATH[entity].path).idx)
 
     def reemit(self, entity: str, fraction: float = 0.01, seed: int = 0) -> list[str]:
         """Give a fraction of the served rows a new version stamped `now`; returns their ids."""
@@ -229,11 +286,13 @@ class SimulatorServer:
             # Rows already stamped there are left alone: the real API never gives two different
             # versions of a record the same last_updated_time (the clock may stand still here).
             stamp = ts(self._now - timedelta(milliseconds=1))
-            rows = [v for v in self._visible(path) if v.record["last_updated_time"] < stamp]
+            store, vis = self._stores[path], self._visible(path).idx
+            luts = self._indexed(path).luts
+            rows = vis[luts[vis] < lut_micros(stamp)].tolist()
             k = min(len(rows), max(1, round(len(rows) * fraction))) if rows else 0
-            picked = rng.sample(rows, k)
-            for v in picked:
-                rec = dict(v.record, last_updated_time=stamp)
+            picked = [store[j] for j in rng.sample(rows, k)]
+            for old in picked:
+                rec = dict(old, last_updated_time=stamp)
                 if (
                     path == "plugin-calls"
                     and rec.get("served")
@@ -242,16 +301,16 @@ class SimulatorServer:
                 ):
                     rec["used"] = True
                     rec["plugin_update_time"] = stamp
-                self._versions[path][rec["id"]].append(_Version(rec))
+                store.append(rec)
             self._changed()
-            return [v.record["id"] for v in picked]
+            return [r["id"] for r in picked]
 
     def upsert(self, entity: str, records: list[Record]) -> None:
         """Add records (new ids or new versions)."""
         path = BY_PATH[entity].path
         with self._lock:
             for r in records:
-                self._versions[path].setdefault(r["id"], []).append(_Version(r))
+                self._stores[path].append(r)
             self._changed()
 
     def _changed(self) -> None:
@@ -259,32 +318,39 @@ class SimulatorServer:
         self._results.clear()
         self._windows.clear()
 
-    def _visible(self, path: str) -> list[_Version]:
-        """Latest visible version per id, sorted by id (cached per data version)."""
+    def _indexed(self, path: str) -> _Index:
+        with self._lock:
+            store = self._stores[path]
+            ix = self._index.get(path)
+            if ix is None or not ix.extend(store):
+                ix = self._index[path] = _Index(store)
+            return ix
+
+    def _visible(self, path: str) -> _Visible:
+        """Latest visible version per id, in id order (cached per data version)."""
         with self._lock:
             dv = self._data_version
             hit = self._current.get(path)
-            if hit is not None and hit[0] == (dv, 0):
+            if hit is not None and hit[0] == dv:
                 return hit[1]
-            now = instant(ts(self._now)) if self.config.visibility else None
-            floor = None
+            ix = self._indexed(path)
+            rank, luts = ix.rank[ix.perm], ix.luts[ix.perm]
+            if self.config.visibility:
+                now = instant(ts(self._now))
+                seen = luts <= now
+            else:
+                now, seen = None, np.ones(ix.n, dtype=bool)
+            # versions are sorted by (id, lut): the visible ones of an id are a prefix of its run, and the
+            # latest visible is the last of that prefix
+            last = np.ones(ix.n, dtype=bool)
+            if ix.n:
+                last[:-1] = (rank[1:] != rank[:-1]) | ~seen[1:]
+            keep = seen & last
             if now is not None and not self.dataset.fixed:
-                floor = now - self.config.retention_days * 86_400_000_000
-            out = []
-            for _id, vs in self._versions[path].items():
-                if now is None:
-                    v = vs[-1]
-                else:
-                    i = bisect.bisect_right([x.lut for x in vs], now)
-                    if i == 0:
-                        continue
-                    v = vs[i - 1]
-                    if floor is not None and v.lut < floor:
-                        continue
-                out.append(v)
-            out.sort(key=lambda v: v.record["id"])
-            self._current[path] = ((dv, 0), out)
-            return out
+                keep &= luts >= now - self.config.retention_days * 86_400_000_000
+            vis = _Visible(ix.perm[keep], rank[keep])
+            self._current[path] = (dv, vis)
+            return vis
 
     # -- request handling --------------------------------------------------------------------------
     def _make_rngs(self) -> dict[str, random.Random]:
@@ -418,10 +484,11 @@ class SimulatorServer:
             out += b',"@odata.count":' + str(total).encode()
         if chunk or not self.config.omit_empty_value:
             out += b',"value":['
+            bodies = self._stores[entity.path].bodies
             if select:
-                out += b",".join(orjson.dumps({k: v.record.get(k) for k in select}) for v in chunk)
+                out += b",".join(orjson.dumps({k: r.get(k) for k in select}) for r in _decode(bodies, chunk))
             else:
-                out += b",".join(v.body for v in chunk)
+                out += b",".join([bodies[j] for j in chunk])
             out += b"]"
         if more and page:
             token = base64.urlsafe_b64encode(orjson.dumps({"q": q, "offset": offset + page})).decode()
@@ -435,7 +502,7 @@ class SimulatorServer:
 
     def _keyset(
         self, entity: Entity, q: dict[str, str], start: int, limit: int
-    ) -> tuple[list[_Version], bool] | None:
+    ) -> tuple[list[int], bool] | None:
         """Fast path for `id gt '<x>' and ...` ordered by id: bisect, then filter only as far as the page."""
         if q.get("$orderby", "id").strip() not in ("id", "id asc"):
             return None
@@ -452,29 +519,32 @@ class SimulatorServer:
             pred = compile_filter(entity, q.get("$filter"))
         except QueryError as exc:
             raise _ApiError(400, "INVALID_REQUEST", str(exc)) from None
-        rows = self._visible(entity.path)
-        ids = self._ids(entity.path, rows)
-        i = (bisect.bisect_left if bound[1] else bisect.bisect_right)(ids, bound[0])
-        out: list[_Version] = []
+        vis = self._visible(entity.path)
+        p, side = self._indexed(entity.path).position(*bound)
+        i = int(np.searchsorted(vis.rank, p, side=side))  # type: ignore[call-overload]
+        bodies = self._stores[entity.path].bodies
+        out: list[int] = []
         seen = 0
-        for v in itertools.islice(rows, i, None):  # no copy of the tail
-            if pred is None or pred(v.record):
-                if seen >= start:
-                    if len(out) == limit:
-                        return out, True
-                    out.append(v)
-                seen += 1
+        for lo in range(i, len(vis.idx), 4096):  # in chunks: no copy of the whole tail per page
+            for j in vis.idx[lo : lo + 4096].tolist():
+                if pred is None or pred(orjson.loads(bodies[j])):
+                    if seen >= start:
+                        if len(out) == limit:
+                            return out, True
+                        out.append(j)
+                    seen += 1
         return out, False
 
     def _keyset_window(
         self, entity: Entity, split: tuple[str, bool, str], start: int, limit: int
-    ) -> tuple[list[_Version], bool]:
+    ) -> tuple[list[int], bool]:
         """A flat conjunction with an id bound: the rows matching the rest of the filter (one time window,
-        typically) are selected once per data version and kept id-sorted with their ids; each page is then
-        a bisect and a slice, whatever the window's share of the entity."""
+        typically) are selected once per data version and kept in id order with their id ranks; each page
+        is then a bisect and a slice, whatever the window's share of the entity."""
         after, inclusive, rest = split
+        path = entity.path
         with self._lock:
-            key = ("keyset", entity.path, self._data_version, rest)
+            key = ("keyset", path, self._data_version, rest)
             hit = self._windows.get(key)
         if hit is None:
             try:
@@ -482,45 +552,42 @@ class SimulatorServer:
                 window = lut_window(rest)
             except QueryError as exc:
                 raise _ApiError(400, "INVALID_REQUEST", str(exc)) from None
+            vis = self._visible(path)
+            ix = self._indexed(path)
             if window is not None:  # the sync's shape: bisect the lut-sorted rows, sort the slice by id
-                by_lut, luts = self._by_lut(entity.path)
-                lo, hi = bisect.bisect_left(luts, window[0]), bisect.bisect_left(luts, window[1])
-                rows = sorted(by_lut[lo:hi], key=lambda v: v.record["id"])
+                by_lut, luts = self._by_lut(path, vis)
+                lo, hi = np.searchsorted(luts, window[0]), np.searchsorted(luts, window[1])
+                rows = by_lut[lo:hi]
+                rows = rows[np.argsort(ix.rank[rows], kind="stable")]
+            elif pred is not None:
+                bodies = self._stores[path].bodies
+                rows = np.array(
+                    [j for j in vis.idx.tolist() if pred(orjson.loads(bodies[j]))], dtype=np.int64
+                )
             else:
-                rows = self._visible(entity.path)
-                if pred is not None:
-                    rows = [v for v in rows if pred(v.record)]
-            hit = (rows, [v.record["id"] for v in rows])
+                rows = vis.idx
+            hit = (rows, ix.rank[rows])
             with self._lock:
                 if key[2] == self._data_version:
                     while len(self._windows) >= 64:  # oldest first (dicts keep insertion order)
                         del self._windows[next(iter(self._windows))]
                     self._windows[key] = hit
-        rows, ids = hit
-        i = (bisect.bisect_left if inclusive else bisect.bisect_right)(ids, after) + start
-        return rows[i : i + limit], i + limit < len(rows)
+        rows, ranks = hit
+        p, side = self._indexed(path).position(after, inclusive)
+        i = int(np.searchsorted(ranks, p, side=side)) + start  # type: ignore[call-overload]
+        return rows[i : i + limit].tolist(), i + limit < len(rows)
 
-    def _by_lut(self, path: str) -> tuple[list[_Version], list[int]]:
-        """The visible rows sorted by last_updated_time, with their instants (cached per data version)."""
+    def _by_lut(self, path: str, vis: _Visible) -> tuple[np.ndarray, np.ndarray]:
+        """The visible rows sorted by last_updated_time, with their instants (cached with `vis`)."""
         with self._lock:
-            rows = self._visible(path)
-            hit = self._lut_lists.get(path)
-            if hit is None or hit[0] is not rows:
-                by_lut = sorted(rows, key=lambda v: v.lut)
-                hit = (rows, by_lut, [v.lut for v in by_lut])
-                self._lut_lists[path] = hit
-            return hit[1], hit[2]
+            if vis.by_lut is None or vis.by_lut_luts is None:
+                luts = self._indexed(path).luts
+                vis.by_lut = vis.idx[np.argsort(luts[vis.idx], kind="stable")]
+                vis.by_lut_luts = luts[vis.by_lut]
+            return vis.by_lut, vis.by_lut_luts
 
-    def _ids(self, path: str, rows: list[_Version]) -> list[str]:
-        with self._lock:
-            hit = self._id_lists.get(path)
-            if hit is None or hit[0] is not rows:
-                hit = (rows, [v.record["id"] for v in rows])
-                self._id_lists[path] = hit
-            return hit[1]
-
-    def _query(self, entity: Entity, q: dict[str, str]) -> list[_Version]:
-        rows = self._visible(entity.path)
+    def _query(self, entity: Entity, q: dict[str, str]) -> list[int]:
+        vis = self._visible(entity.path)
         key = (entity.path, self._data_version, q.get("$filter"), q.get("$orderby"))
         hit = self._results.get(key)
         if hit is not None:
@@ -530,11 +597,18 @@ class SimulatorServer:
             keys = parse_orderby(entity, q.get("$orderby"))
         except QueryError as exc:
             raise _ApiError(400, "INVALID_REQUEST", str(exc)) from None
-        if pred is not None:
-            rows = [v for v in rows if pred(v.record)]
-        if keys and keys != [("id", False)]:
-            by_id = {id(v.record): v for v in rows}
-            rows = [by_id[id(r)] for r in order(entity, [v.record for v in rows], keys)]
+        rows: list[int] = vis.idx.tolist()
+        ordered = bool(keys) and keys != [("id", False)]
+        if pred is not None or ordered:
+            bodies = self._stores[entity.path].bodies
+            recs = [(j, orjson.loads(bodies[j])) for j in rows]
+            if pred is not None:
+                recs = [(j, r) for j, r in recs if pred(r)]
+            if ordered:
+                by_obj = {id(r): j for j, r in recs}
+                rows = [by_obj[id(r)] for r in order(entity, [r for _, r in recs], keys)]
+            else:
+                rows = [j for j, _ in recs]
         with self._lock:
             if len(self._results) > 256:
                 self._results.clear()
@@ -544,6 +618,10 @@ class SimulatorServer:
     def error_body(self, code: str, message: str) -> bytes:
         body: dict[str, Any] = {"code": code, "message": message}
         return orjson.dumps({"error": body} if self.config.error_shape == "nested" else body)
+
+
+def _decode(bodies: list[bytes], idx: list[int]) -> Iterator[Record]:
+    return (orjson.loads(bodies[j]) for j in idx)
 
 
 def _int(q: dict[str, str], name: str, default: int | None) -> Any:
