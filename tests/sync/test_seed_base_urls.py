@@ -110,8 +110,8 @@ def proxy_to(tmp_path: Path) -> Iterator[object]:
 
 @pytest.mark.parametrize("region", sorted(SEED_URIS))
 def test_the_seed_base_uri_syncs_through_a_proxy(simulator, proxy_to, tmp_path: Path, region: str) -> None:
-    end = datetime(2026, 11, 28, tzinfo=UTC)
-    ds = generate(GeneratorConfig(seed=3, users=20, days=3, end=end))
+    end = datetime(2026, 11, 20, tzinfo=UTC)  # a Friday: a business week, no holiday
+    ds = generate(GeneratorConfig(seed=3, users=50, days=6, end=end))
     with simulator(ds) as sim:
         host, port = sim.base_url.removeprefix("http://").split(":")
         proxy = proxy_to((host, int(port)))  # type: ignore[operator]
