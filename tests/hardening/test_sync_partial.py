@@ -49,6 +49,9 @@ def test_a_missing_scope_syncs_the_permitted_entities_and_reports_the_refused_on
     check = run_cli("status", "--check", env=e, cwd=tmp_path)
     assert check.returncode == 10, check.stdout + check.stderr
     assert "plugin-calls: the last sync failed" in check.stdout + check.stderr
+    assert "Store bound to tenant: 127.0.0.1" in check.stdout
+    doc = json.loads(run_cli("--json", "status", env=e, cwd=tmp_path).stdout)
+    assert doc["tenant"] == "127.0.0.1"
 
 
 def test_every_entity_refused_leaves_no_store(odata, tmp_path: Path) -> None:

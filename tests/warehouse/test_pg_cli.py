@@ -84,7 +84,7 @@ def test_sigkill_at_random_points_then_rerun(
         assert st.returncode == 0, st.stderr
         assert PASSWORD not in st.stdout + st.stderr
         doc = json.loads(st.stdout)
-        assert doc["exists"] and doc["store"] == pg_dsn
+        assert doc["exists"] and doc["store"] == pg_dsn and doc["tenant"] == "127.0.0.1"
         rows = {e["entity"]: e["rows"] for e in doc["entities"]}
         for path in ALL:
             (n,) = query(pg_dsn, f"SELECT count(*) FROM raw.{path.replace('-', '_')}")[0]

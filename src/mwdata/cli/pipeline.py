@@ -201,6 +201,7 @@ def status_cmd(
                 {
                     "store": st.path,
                     "records_url": cfg.api.records_url,
+                    "tenant": st.tenant,
                     "exists": st.exists,
                     "entities": [
                         {
@@ -235,6 +236,8 @@ def status_cmd(
             )
         common.console.print(t)
         common.console.print(f"Data API: {cfg.api.records_url}", soft_wrap=True, markup=False)
+        if st.tenant:
+            common.console.print(f"Store bound to tenant: {st.tenant}", soft_wrap=True, markup=False)
         for w in warnings:
             common.console.print(f"[bold red]WARNING[/bold red] {w}")
     if check and warnings:

@@ -146,14 +146,19 @@ class Tenant:
     def __str__(self) -> str:
         return f"{self.host} (org {self.org})" if self.org else self.host
 
+    @classmethod
+    def bound(cls, meta: dict[str, str]) -> Tenant | None:
+        """The tenant a store's `_mwdata.meta` names (None before its first sync)."""
+        host = meta.get(TENANT_HOST)
+        return cls(host, meta.get(TENANT_ORG) or None) if host else None
+
 
 def bind_tenant(store: Store, tenant: Tenant, *, rebind: bool = False) -> None:
     """Remember the tenant of a store's first sync; refuse (ConfigError) a sync from another one.
 
     Two tenants differ when their hosts differ, or both have an org and the orgs differ; an org named
     later than the first sync is added to the binding. `rebind` records `tenant` whatever was there."""
-    meta = store.meta()
-    old = Tenant(meta[TENANT_HOST], meta.get(TENANT_ORG) or None) if meta.get(TENANT_HOST) else None
+    old = Tenant.bound(store.meta())
     if old is not None and not rebind:
         if old.host != tenant.host or (old.org and tenant.org and old.org != tenant.org):
             raise ConfigError(

@@ -45,7 +45,7 @@ import pyarrow as pa
 from mwdata.catalog import ENTITIES, Entity, FieldType
 from mwdata.config import Config, read_secret_file, store_kind
 from mwdata.errors import ConfigError, LockedError, MwdataError, StoreError
-from mwdata.store.base import ABORTED, RUNNING, SUCCESS, EntityState, RunStats, Window
+from mwdata.store.base import ABORTED, RUNNING, SUCCESS, EntityState, RunStats, Tenant, Window
 from mwdata.store.lock import FileLock, holder
 from mwdata.store.schema import (
     META_TABLE,
@@ -960,7 +960,8 @@ def _read_status(store: DltStore, recent_runs: int) -> Any:
     ) as cur:
         names = [c[0] for c in cur.description or ()]
         runs = tuple({k: _utc(v) for k, v in zip(names, r, strict=True)} for r in cur.fetchall())
-    return StoreStatus(store.path, True, tuple(out), runs)
+    tenant = Tenant.bound(store.meta() if store.exists(STATE_SCHEMA, META_TABLE) else {})
+    return StoreStatus(store.path, True, tuple(out), runs, str(tenant) if tenant else None)
 
 
 def read_states(cfg: Config, entities: Sequence[Entity]) -> dict[str, EntityState]:

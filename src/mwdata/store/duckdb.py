@@ -38,7 +38,7 @@ import orjson
 
 from mwdata.catalog import ENTITIES, Entity
 from mwdata.errors import StoreError
-from mwdata.store.base import ABORTED, RUNNING, SUCCESS, EntityState, RunStats, Window
+from mwdata.store.base import ABORTED, RUNNING, SUCCESS, EntityState, RunStats, Tenant, Window
 from mwdata.store.lock import FileLock, holder, not_permitted
 from mwdata.store.schema import (
     META_TABLE,
@@ -623,6 +623,7 @@ class StoreStatus:
     exists: bool
     entities: tuple[EntityStatus, ...]
     runs: tuple[dict[str, Any], ...]  # recent sync_runs rows, newest first
+    tenant: str | None = None  # the API host (+ org) the store is bound to, see `bind_tenant`
 
 
 def read_status(path: str | os.PathLike[str], recent_runs: int = 20) -> StoreStatus:
@@ -760,7 +761,11 @@ def _status(con: duckdb.DuckDBPyConnection, path: str, recent_runs: int) -> Stor
     )
     names = [d[0] for d in cur.description or ()]
     runs = tuple(dict(zip(names, r, strict=True)) for r in cur.fetchall())
-    return StoreStatus(path, True, tuple(out), runs)
+    meta: dict[str, str] = {}
+    if (STATE_SCHEMA, META_TABLE) in tables:
+        meta = dict(con.execute(f"SELECT meta_key, meta_value FROM {STATE_SCHEMA}.{META_TABLE}").fetchall())
+    tenant = Tenant.bound(meta)
+    return StoreStatus(path, True, tuple(out), runs, str(tenant) if tenant else None)
 
 
 def read_states(path: str | os.PathLike[str], entities: Sequence[Entity]) -> dict[str, EntityState]:
