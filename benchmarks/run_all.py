@@ -32,6 +32,8 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ),
     ("build_time", ["100000", "1"], ["1000000", "3"]),
     ("dashboard_queries", ["--users", "500", "--days", "30", "--repeats", "3"], []),
+    ("metric_layer", ["20000", "1"], ["1000000", "1"]),
+    ("store_merge", ["--sizes", "40000,100000"], []),
 ]
 
 
