@@ -158,7 +158,9 @@ def knowledge(ctx: Ctx) -> None:
     ui.tile(c[1], "served_not_cited_rate", None if rate is None else 1 - rate, None, "{:.1%}")
     c[2].metric("Resources served", f"{int(_v(t, 'resources_served') or 0):,}")
     c[3].metric("Resources cited", f"{int(_v(t, 'resources_cited') or 0):,}")
-    ui.chart(charts.bars(d["top_articles"], "article", "times_cited", "Most cited articles"))
+    ui.chart(
+        charts.bars(d["top_articles"], "article", "times_cited", "Most cited articles", key="resource_id")
+    )
     st.subheader("Most cited articles")
     ui.table(d["top_articles"])
     st.subheader("Served but never cited")

@@ -369,7 +369,9 @@ def knowledge(store: Store, f: Filters, schema: str) -> Frames:
     r = _t(schema, "knowledge_resources")
     articles = store.query(
         f"""
-        SELECT resource_id, any_value(article_name) AS article, any_value(external_resource_id) AS external_id,
+        SELECT resource_id, coalesce(any_value(article_name), '(untitled) ' || coalesce(any_value(external_resource_id),
+                                                                              resource_id)) AS article,
+               any_value(external_resource_id) AS external_id,
                count(*) AS times_served, count(*) FILTER (WHERE cited) AS times_cited,
                count(DISTINCT conversation_id) AS conversations,
                count(DISTINCT conversation_id) FILTER (WHERE conversation_unhelpful) AS unhelpful_conversations,
