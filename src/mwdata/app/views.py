@@ -8,7 +8,8 @@ import streamlit as st
 from mwdata.app import ui
 from mwdata.app.ui import Ctx
 from mwdata.errors import MwdataError
-from mwdata.read import charts, queries
+from mwdata.read import charts, drill, measures, queries
+from mwdata.read.drill import Drill
 
 
 def _v(df: pd.DataFrame, col: str) -> float | None:
@@ -47,11 +48,45 @@ def overview(ctx: Ctx) -> None:
     ui.tile(cols[3], "containment_rate", _v(k, "containment_rate"), _v(p, "containment_rate"), "{:.1%}")
     ui.tile(cols[4], "escalation_rate", _v(k, "escalation_rate"), _v(p, "escalation_rate"), "{:.1%}")
     ui.tile(cols[5], "helpful_rate", _v(k, "helpful_rate"), _v(p, "helpful_rate"), "{:.1%}")
-    ui.chart(charts.lines(d["trend"], "day", ["active_users", "conversations"], "Daily activity"))
-    ui.chart(charts.lines(d["trend"], "day", ["escalated_conversations"], "Escalated conversations per day"))
+    # the rows behind the tiles that count conversations (the rates: their numerators)
+    ui.drill_link(cols[1], Drill("conversations", "conversations"), "List conversations")
+    ui.drill_link(cols[3], Drill("conversations", "contained"), "List contained")
+    ui.drill_link(cols[4], Drill("conversations", "escalated"), "List escalated")
+    ui.chart(
+        charts.lines(d["trend"], "day", ["active_users", "conversations"], "Daily activity"),
+        pick=(["day", "series"], _day_series),
+        key="pick_overview_daily",
+    )
+    ui.chart(
+        charts.lines(d["trend"], "day", ["escalated_conversations"], "Escalated conversations per day"),
+        pick=(["day", "series"], _day_series),
+        key="pick_overview_escalated",
+    )
     ui.define(
         "active_users", "conversations", "interactions", "containment_rate", "escalation_rate", "helpful_rate"
     )
+
+
+# Chart series that count rows of a drill source: series name -> (source, measure).
+SERIES_DRILLS = {
+    "conversations": ("conversations", "conversations"),
+    "escalated_conversations": ("conversations", "escalated"),
+    "served": ("plugin_calls", "served"),
+    "used": ("plugin_calls", "used"),
+    "unsuccessful": ("plugin_calls", "unsuccessful"),
+}
+
+
+def _day(v: object) -> object:
+    """A clicked temporal value (epoch milliseconds in Vega) as a UTC day."""
+    return pd.Timestamp(v, unit="ms", tz="UTC") if isinstance(v, int | float) else pd.Timestamp(str(v))
+
+
+def _day_series(v: dict[str, object]) -> Drill | None:
+    target = SERIES_DRILLS.get(str(v.get("series")))
+    if target is None or v.get("day") is None:  # e.g. active users: people, not rows to list
+        return None
+    return Drill(*target, drill.segment(("day", _day(v["day"]))))
 
 
 def adoption(ctx: Ctx) -> None:
@@ -111,7 +146,11 @@ def segments(ctx: Ctx) -> None:
 def outcomes(ctx: Ctx) -> None:
     _header(ctx, "Conversations & outcomes", "outcomes")
     d = ctx.run("outcomes")
-    ui.chart(charts.funnel(d["funnel"]))
+    ui.chart(
+        charts.funnel(d["funnel"]),
+        pick=(["measure"], lambda v: Drill("conversations", str(v["measure"])) if v.get("measure") else None),
+        key="pick_funnel",
+    )
     ui.chart(
         charts.lines(
             d["trend"],
@@ -122,7 +161,13 @@ def outcomes(ctx: Ctx) -> None:
         )
     )
     st.subheader("By route and domain")
-    ui.table(d["by_route"])
+    ui.table(
+        d["by_route"],
+        row=lambda r: Drill(
+            "conversations", "conversations", drill.segment(("route", r["route"]), ("domain", r["domain"]))
+        ),
+        key="row_by_route",
+    )
     st.subheader("System events by type")
     ui.table(d["by_type"])
     ui.define("conversations", "containment_rate", "escalation_rate")
@@ -132,9 +177,15 @@ def plugins(ctx: Ctx) -> None:
     _header(ctx, "Plugins", "plugins")
     d = ctx.run("plugins")
     ui.chart(
-        charts.grouped_bars(d["plugins"], "plugin_name", ["served", "used", "unsuccessful"], "Plugin calls")
+        charts.grouped_bars(d["plugins"], "plugin_name", ["served", "used", "unsuccessful"], "Plugin calls"),
+        pick=(["plugin_name", "measure"], _plugin_bar),
+        key="pick_plugin_calls",
     )
-    ui.chart(charts.lines(d["trend"], "day", ["served", "used", "unsuccessful"], "Plugin calls per day"))
+    ui.chart(
+        charts.lines(d["trend"], "day", ["served", "used", "unsuccessful"], "Plugin calls per day"),
+        pick=(["day", "series"], _day_series),
+        key="pick_plugin_trend",
+    )
     rare = (
         d["plugins"][d["plugins"]["served_rarely_used"].fillna(False).astype(bool)]
         if not d["plugins"].empty
@@ -144,8 +195,23 @@ def plugins(ctx: Ctx) -> None:
         st.warning("Served but rarely used (< 20% of served, ≥ 20 served) — a trigger or UX problem? These:")
         st.text(", ".join(map(str, rare["plugin_name"])))  # names come from the API: text, not Markdown
     st.subheader("Per plugin (latency in seconds; approval plugins include human waits)")
-    ui.table(d["plugins"])
+    st.caption("Select a row to list its calls.")
+    ui.table(
+        d["plugins"],
+        row=lambda r: Drill("plugin_calls", "calls", drill.segment(("plugin", r["plugin_name"]))),
+        key="row_plugins",
+    )
     ui.define("plugin_served_rate", "plugin_used_rate", "plugin_latency")
+
+
+def _plugin_bar(v: dict[str, object]) -> Drill | None:
+    if v.get("plugin_name") is None or str(v.get("measure")) not in measures.PLUGIN_CALL:
+        return None
+    return Drill("plugin_calls", str(v["measure"]), drill.segment(("plugin", v["plugin_name"])))
+
+
+def _resource_row(measure: str) -> object:
+    return lambda r: Drill("resources", measure, drill.segment(("resource", r["resource_id"])))
 
 
 def knowledge(ctx: Ctx) -> None:
@@ -158,13 +224,24 @@ def knowledge(ctx: Ctx) -> None:
     ui.tile(c[1], "served_not_cited_rate", None if rate is None else 1 - rate, None, "{:.1%}")
     c[2].metric("Resources served", f"{int(_v(t, 'resources_served') or 0):,}")
     c[3].metric("Resources cited", f"{int(_v(t, 'resources_cited') or 0):,}")
+    ui.drill_link(c[2], Drill("resources", "served"), "List served")
+    ui.drill_link(c[3], Drill("resources", "cited"), "List cited")
     ui.chart(
-        charts.bars(d["top_articles"], "article", "times_cited", "Most cited articles", key="resource_id")
+        charts.bars(d["top_articles"], "article", "times_cited", "Most cited articles", key="resource_id"),
+        pick=(
+            ["resource_id"],
+            lambda v: (
+                Drill("resources", "cited", drill.segment(("resource", v["resource_id"])))
+                if v.get("resource_id")
+                else None
+            ),
+        ),
+        key="pick_articles",
     )
     st.subheader("Most cited articles")
-    ui.table(d["top_articles"])
+    ui.table(d["top_articles"], row=_resource_row("cited"), key="row_top_articles")  # type: ignore[arg-type]
     st.subheader("Served but never cited")
-    ui.table(d["served_not_cited"])
+    ui.table(d["served_not_cited"], row=_resource_row("served"), key="row_not_cited")  # type: ignore[arg-type]
     ui.define("citation_rate", "served_not_cited_rate")
 
 
@@ -218,36 +295,115 @@ def efficiency(ctx: Ctx) -> None:
     ui.define("time_to_resolution", "time_saved")
 
 
+def _count(x: object) -> str:
+    return "0" if x is None or pd.isna(x) else f"{int(x):,}"  # type: ignore[arg-type,call-overload]
+
+
+def drill_down(ctx: Ctx) -> None:
+    """The rows behind a clicked number (the drill in the URL), each opening its conversation."""
+    _header(ctx, "Drill-down", "journey")
+    try:
+        dr = Drill.from_query(st.query_params.to_dict())
+    except ValueError as err:
+        st.error(f"This drill-down link is malformed: {err}. Open a page and click a number instead.")
+        return
+    if dr is None:
+        st.info(
+            "Click a tile link, a bar or point of a chart, or a table row on any page to list the rows behind it."
+        )
+        return
+    ui.note_unsupported(ctx.filters.unsupported(dr.src.dims))
+    total = dr.count(ctx.store, ctx.filters, ctx.schema)
+    st.text(dr.describe())  # values come from the URL and the API: text, never Markdown
+    st.metric(dr.src.noun.capitalize(), f"{total:,}")
+    rows = dr.rows(ctx.store, ctx.filters, ctx.schema)
+    if len(rows) < total:
+        st.caption(f"Showing the {len(rows):,} most recent of {total:,}.")
+    st.caption("Select a row to open its conversation in the journey explorer.")
+    ui.table(rows, row=lambda r: str(r["conversation_id"]), key="row_drill")
+
+
 def journey(ctx: Ctx) -> None:
     _header(ctx, "Journey explorer", "journey")
+    st.caption("Date range, route, platform and the other global filters are in the sidebar.")
+    opts = drill.search_options(ctx.store, ctx.schema)
+    c = st.columns(4)
+    email = c[0].text_input("User e-mail contains", key="j_email") if ctx.show_pii else ""
+    plugin = c[1].selectbox("Plugin", ["", *opts["plugin"]], key="j_plugin", format_func=lambda v: v or "Any")
+    topic = c[2].selectbox("Topic", ["", *opts["topic"]], key="j_topic", format_func=lambda v: v or "Any")
+    outcome = c[3].multiselect(
+        "Outcome",
+        list(measures.OUTCOMES),
+        key="j_outcome",
+        format_func=measures.OUTCOME_LABELS.__getitem__,
+        placeholder="Any",
+    )
+    search = drill.Search(email=email.strip(), plugin=plugin, topic=topic, outcomes=tuple(outcome))
+    convs = drill.conversations(ctx.store, ctx.filters, ctx.schema, search)
+    wanted = st.query_params.get("conversation")
     if not ctx.show_pii:
-        st.warning("The journey explorer is hidden because PII display is off.")
-        return
-    convs = ctx.run("journey")["conversations"]
-    if convs.empty:
+        convs = convs.drop(columns=["user_email"])
+    st.caption(f"{len(convs):,} user-engaged conversation(s), most recent first. Select one to replay it.")
+    if convs.empty and not wanted:
         st.info("No user-engaged conversation for these filters.")
         return
-    ids = [str(x) for x in convs["conversation_id"]]
-    picked = st.selectbox("Conversation (most recent first)", ids, key="journey_conversation")
-    row = convs[convs["conversation_id"] == picked].iloc[0]
-    # Everything below is end-user or API text: st.text, never Markdown (no live links, no remote images)
-    st.text(
-        f"{row['created_time']} · route {row['route']} · domain {row['primary_domain']} · platform {row['platform']}"
-    )
-    turns = queries.journey_replay(ctx.store, ctx.schema, str(picked))
+    shown = convs.rename(columns={o: measures.OUTCOME_LABELS[o].lower() for o in measures.OUTCOMES})
+    event = st.dataframe(
+        shown, hide_index=True, width="stretch", height=260, on_select="rerun", selection_mode="single-row",
+        key="journey_list",
+    )  # fmt: skip
+    rows = event.selection.rows  # type: ignore[attr-defined]
+    if rows:
+        picked = str(convs["conversation_id"].iloc[rows[0]])
+        if picked != wanted:
+            st.query_params["conversation"] = picked
+    else:
+        picked = wanted or str(convs["conversation_id"].iloc[0])
+    _replay(ctx, picked)
+
+
+def _replay(ctx: Ctx, conversation_id: str) -> None:
+    turns = drill.turns(ctx.store, ctx.schema, conversation_id)
+    st.subheader("Conversation")
+    st.text(conversation_id)  # ids, utterances and names come from the API: st.text, never Markdown
+    if turns.empty:
+        st.info("This conversation has no user turn in the store.")
+        return
+    if not ctx.show_pii:
+        st.info("Utterances and replies are hidden because PII display is off.")
+    calls, resources = drill.turn_details(ctx.store, ctx.schema, conversation_id)
     for _, t in turns.iterrows():
         with st.chat_message("user"):
-            st.text(f"{t['interaction_type']}: {t['content'] if _has(t['content']) else ''}")
-            if _has(t["label"]):
-                st.text(f"label: {t['label']}")
+            kind = drill.enum_label(t["interaction_type"])
+            said = f": {t['content']}" if ctx.show_pii and _has(t["content"]) else ""
+            st.text(f"{t['created_time']:%Y-%m-%d %H:%M} · {kind}{said}")
+            extra = [
+                f"label {t['label']}" if _has(t["label"]) else "",
+                f"topic {t['topic']}" if _has(t["topic"]) else "",
+            ]
+            if any(extra):
+                st.text(" · ".join(x for x in extra if x))
         with st.chat_message("assistant"):
-            st.text(str(t["bot_reply"]) if _has(t["bot_reply"]) else "(no reply)")
+            if ctx.show_pii:
+                st.text(str(t["bot_reply"]) if _has(t["bot_reply"]) else "(no reply)")
             st.text(
-                f"plugins served {t['plugins_served']}, used {t['plugins_used']}, "
-                f"unsuccessful {t['plugins_unsuccessful']}; cited resources {t['cited_resources']}"
-                + (f"; feedback {t['feedback']}" if _has(t["feedback"]) else "")
+                f"plugins served {_count(t['plugins_served'])}, used {_count(t['plugins_used'])}, "
+                f"unsuccessful {_count(t['plugins_unsuccessful'])}; cited resources {_count(t['cited_resources'])}"
+                + (f"; feedback {drill.enum_label(t['feedback'])}" if _has(t["feedback"]) else "")
                 + ("; escalated" if _has(t["is_escalated"]) else "")
             )
+            mine = calls[calls["interaction_id"] == t["interaction_id"]]
+            for _, pc in mine.iterrows():
+                state = "used" if _has(pc["used"]) else "served" if _has(pc["served"]) else "unsuccessful"
+                st.text(f"plugin {pc['plugin_name']}: {state}, {float(pc['latency_seconds'] or 0):.1f} s")
+            res = resources[resources["interaction_id"] == t["interaction_id"]]
+            for _, r in res.iterrows():
+                name = (
+                    r["article_name"]
+                    if _has(r["article_name"])
+                    else f"(untitled) {r['external_resource_id'] or r['resource_id']}"
+                )
+                st.text(f"resource {name}: {'cited' if _has(r['cited']) else 'served, not cited'}")
 
 
 def _hours_since(ts: object, now: pd.Timestamp) -> float | None:
@@ -312,6 +468,7 @@ PAGES = {
     "feedback": ("Feedback & CSAT", ":material/thumb_up:", feedback),
     "efficiency": ("Efficiency", ":material/timer:", efficiency),
     "journey": ("Journey explorer", ":material/route:", journey),
+    "drill": ("Drill-down", ":material/list:", drill_down),
     "health": ("Data health", ":material/monitor_heart:", health),
 }
 

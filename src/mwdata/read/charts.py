@@ -168,3 +168,15 @@ def heatmap(df: pd.DataFrame, title: str = "Weekly cohort retention") -> alt.Cha
         )
         .properties(title=title, width=WIDTH, height=alt.Step(18))
     )
+
+
+PICK = "pick"  # the name of the click selection `pickable` adds (the dashboard reads it by this name)
+
+
+def pickable(chart: alt.Chart | alt.LayerChart, fields: list[str]) -> alt.Chart | alt.LayerChart:
+    """The chart with a click selection over `fields` (what the dashboard drills into); a chart drawn
+    for "no data" is returned as it is."""
+    if isinstance(chart, alt.Chart) and isinstance(chart.data, pd.DataFrame) and "text" in chart.data:
+        return chart
+    sel = alt.selection_point(name=PICK, fields=fields, on="click", nearest=True, clear="dblclick")
+    return chart.add_params(sel)

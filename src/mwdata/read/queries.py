@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from mwdata.read.filters import Filters
+from mwdata.read.measures import CONVERSATION, PLUGIN_CALL, RESOURCE, count
 from mwdata.read.snapshot import Store
 from mwdata.store.schema import STATE_SCHEMA
 
@@ -111,11 +112,11 @@ def kpis(store: Store, f: Filters, schema: str) -> pd.DataFrame:
                  count(*) FILTER (WHERE feedback IN ('HELPFUL', 'UNHELPFUL')) AS feedback_total
           FROM {_t(schema, "journey")} WHERE {wj}
         ), c AS (
-          SELECT count(*) AS conversations,
-                 count(*) FILTER (WHERE is_user_engaged) AS engaged_conversations,
-                 count(*) FILTER (WHERE is_user_engaged AND is_escalated) AS escalated_conversations,
-                 count(*) FILTER (WHERE is_user_engaged AND route = 'DM') AS engaged_dm_conversations,
-                 count(*) FILTER (WHERE is_user_engaged AND route = 'DM' AND is_contained) AS contained_conversations
+          SELECT {count(CONVERSATION["conversations"])} AS conversations,
+                 {count(CONVERSATION["engaged"])} AS engaged_conversations,
+                 {count(CONVERSATION["escalated"])} AS escalated_conversations,
+                 {count(CONVERSATION["engaged_dm"])} AS engaged_dm_conversations,
+                 {count(CONVERSATION["contained"])} AS contained_conversations
           FROM {_t(schema, "conversations")} WHERE {wc}
         )
         SELECT j.*, c.*,
@@ -138,8 +139,8 @@ def overview(store: Store, f: Filters, schema: str) -> Frames:
                  count(*) AS user_interactions
           FROM {_t(schema, "journey")} WHERE {wj} GROUP BY 1
         ), c AS (
-          SELECT CAST(created_time AS DATE) AS day, count(*) AS conversations,
-                 count(*) FILTER (WHERE is_user_engaged AND is_escalated) AS escalated_conversations
+          SELECT CAST(created_time AS DATE) AS day, {count(CONVERSATION["conversations"])} AS conversations,
+                 {count(CONVERSATION["escalated"])} AS escalated_conversations
           FROM {_t(schema, "conversations")} WHERE {wc} GROUP BY 1
         )
         SELECT coalesce(u.day, c.day) AS day, coalesce(active_users, 0) AS active_users,
@@ -287,32 +288,39 @@ def segments(store: Store, f: Filters, schema: str) -> Frames:
     return by
 
 
+# The outcomes funnel: (measure of `measures.CONVERSATION`, stage label), in order.
+FUNNEL = (
+    ("conversations", "Conversations"),
+    ("engaged", "User-engaged"),
+    ("plugin_served", "Plugin served"),
+    ("plugin_used", "Plugin used"),
+    ("contained", "Contained (DM)"),
+)
+
+
 def outcomes(store: Store, f: Filters, schema: str) -> Frames:
     w, p = _where(f, CONVERSATION_DIMS)
     c = _t(schema, "conversations")
     funnel = store.query(
         f"""
-        SELECT * FROM (VALUES (1, 'Conversations'), (2, 'User-engaged'), (3, 'Plugin served'),
-                              (4, 'Plugin used'), (5, 'Contained (DM)')) AS s(step, stage)
+        SELECT * FROM (VALUES {", ".join(f"({i}, '{label}', '{m}')" for i, (m, label) in enumerate(FUNNEL, 1))})
+          AS s(step, stage, measure)
         JOIN (
-          SELECT count(*) AS s1, count(*) FILTER (WHERE is_user_engaged) AS s2,
-                 count(*) FILTER (WHERE is_user_engaged AND plugins_served > 0) AS s3,
-                 count(*) FILTER (WHERE is_user_engaged AND plugins_used > 0) AS s4,
-                 count(*) FILTER (WHERE is_user_engaged AND route = 'DM' AND is_contained) AS s5
+          SELECT {", ".join(f"{count(CONVERSATION[m])} AS s{i}" for i, (m, _) in enumerate(FUNNEL, 1))}
           FROM {c} WHERE {w}
         ) ON TRUE
         """,
         p,
     )
     funnel["conversations"] = [funnel.loc[i, f"s{int(funnel.loc[i, 'step'])}"] for i in funnel.index]
-    funnel = funnel[["step", "stage", "conversations"]].sort_values("step").reset_index(drop=True)
+    funnel = funnel[["step", "stage", "measure", "conversations"]].sort_values("step").reset_index(drop=True)
     trend = store.query(
         f"""
         SELECT date_trunc('week', created_time)::DATE AS week,
-               count(*) FILTER (WHERE is_user_engaged AND route = 'DM' AND is_contained)
-                 / nullif(count(*) FILTER (WHERE is_user_engaged AND route = 'DM'), 0) AS containment_rate,
-               count(*) FILTER (WHERE is_user_engaged AND is_escalated)
-                 / nullif(count(*) FILTER (WHERE is_user_engaged), 0) AS escalation_rate
+               {count(CONVERSATION["contained"])}
+                 / nullif({count(CONVERSATION["engaged_dm"])}, 0) AS containment_rate,
+               {count(CONVERSATION["escalated"])}
+                 / nullif({count(CONVERSATION["engaged"])}, 0) AS escalation_rate
         FROM {c} WHERE {w} GROUP BY 1 ORDER BY 1
         """,
         p,
@@ -320,8 +328,8 @@ def outcomes(store: Store, f: Filters, schema: str) -> Frames:
     by_route = store.query(
         f"""
         SELECT route, coalesce(primary_domain, '(none)') AS domain, count(*) AS conversations,
-               count(*) FILTER (WHERE is_user_engaged) AS engaged,
-               count(*) FILTER (WHERE is_user_engaged AND is_escalated) AS escalated
+               {count(CONVERSATION["engaged"])} AS engaged,
+               {count(CONVERSATION["escalated"])} AS escalated
         FROM {c} WHERE {w} GROUP BY 1, 2 ORDER BY conversations DESC, 1, 2
         """,
         p,
@@ -340,9 +348,9 @@ def plugins(store: Store, f: Filters, schema: str) -> Frames:
     w, p = _where(f, PLUGIN_DIMS)
     table = store.query(
         f"""
-        SELECT plugin_name, any_value(is_native) AS is_native, count(*) AS calls,
-               count(*) FILTER (WHERE served) AS served, count(*) FILTER (WHERE used) AS used,
-               count(*) FILTER (WHERE NOT served) AS unsuccessful,
+        SELECT plugin_name, any_value(is_native) AS is_native, {count(PLUGIN_CALL["calls"])} AS calls,
+               {count(PLUGIN_CALL["served"])} AS served, {count(PLUGIN_CALL["used"])} AS used,
+               {count(PLUGIN_CALL["unsuccessful"])} AS unsuccessful,
                count(*) FILTER (WHERE served) / count(*) AS served_rate,
                count(*) FILTER (WHERE used) / nullif(count(*) FILTER (WHERE served), 0) AS used_rate,
                median(latency_seconds) AS latency_p50_s, quantile_cont(latency_seconds, 0.9) AS latency_p90_s,
@@ -355,8 +363,8 @@ def plugins(store: Store, f: Filters, schema: str) -> Frames:
     )
     trend = store.query(
         f"""
-        SELECT CAST(created_time AS DATE) AS day, count(*) FILTER (WHERE served) AS served,
-               count(*) FILTER (WHERE used) AS used, count(*) FILTER (WHERE NOT served) AS unsuccessful
+        SELECT CAST(created_time AS DATE) AS day, {count(PLUGIN_CALL["served"])} AS served,
+               {count(PLUGIN_CALL["used"])} AS used, {count(PLUGIN_CALL["unsuccessful"])} AS unsuccessful
         FROM {_t(schema, "plugin_calls")} WHERE {w} GROUP BY 1 ORDER BY 1
         """,
         p,
@@ -372,7 +380,7 @@ def knowledge(store: Store, f: Filters, schema: str) -> Frames:
         SELECT resource_id, coalesce(any_value(article_name), '(untitled) ' || coalesce(any_value(external_resource_id),
                                                                               resource_id)) AS article,
                any_value(external_resource_id) AS external_id,
-               count(*) AS times_served, count(*) FILTER (WHERE cited) AS times_cited,
+               {count(RESOURCE["served"])} AS times_served, {count(RESOURCE["cited"])} AS times_cited,
                count(DISTINCT conversation_id) AS conversations,
                count(DISTINCT conversation_id) FILTER (WHERE conversation_unhelpful) AS unhelpful_conversations,
                count(DISTINCT conversation_id) FILTER (WHERE conversation_ticket_filed) AS ticket_conversations,
