@@ -1,0 +1,117 @@
+"""AppTest: the drill-down page lists what a number counts; the journey explorer searches and replays."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mwdata.read import drill, queries
+from mwdata.read.drill import Drill
+from mwdata.read.filters import Filters
+from mwdata.read.snapshot import Store
+from tests.app.test_apptest import MAIN
+
+
+def _at(**params: str) -> AppTest:
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _page(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"screens/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_a_shared_drill_link_lists_what_the_bar_counts(
+    app_env: Path, mart_store: Path, tmp_path: Path
+) -> None:
+    store = Store(mart_store, snapshot_dir=tmp_path / "s")
+    try:
+        flt = Filters(date(2026, 5, 2), date(2026, 5, 30), values={"department": ("Sales",)})
+        bar = queries.plugins(store, flt, "analytics")["plugins"].iloc[0]
+    finally:
+        store.close()
+    dr = Drill("plugin_calls", "used", drill.segment(("plugin", bar["plugin_name"])))
+    params = {"from": "2026-05-02", "to": "2026-05-30", "department": "Sales", **dr.to_query()}
+    at = _page(_at(**params), "drill")
+    assert at.title[0].value == "Drill-down"
+    assert at.sidebar.date_input[0].value == (date(2026, 5, 2), date(2026, 5, 30))
+    assert at.sidebar.multiselect(key="f_department").value == ["Sales"]
+    assert {m.label: m.value for m in at.metric}["Plugin calls"] == f"{int(bar['used']):,}"
+    assert len(at.dataframe[0].value) == int(bar["used"]) > 0
+
+
+def test_a_malformed_drill_link_is_a_clear_message(app_env: Path) -> None:
+    at = _at(drill="plugin_calls", measure="nope")
+    at.switch_page("screens/drill.py").run()
+    assert not at.exception
+    assert "malformed" in at.error[0].value and "unknown measure" in at.error[0].value
+
+
+def test_tile_links_open_lists_that_add_up_to_the_tiles(app_env: Path) -> None:
+    at = _at()
+    at.sidebar.multiselect(key="f_location").set_value(["Paris"]).run()
+    tiles = {m.label: m.value for m in at.metric}
+    links = {e.proto.label: parse_qs(e.proto.query_string) for e in at.get("page_link")}
+    assert set(links) == {"List conversations", "List contained", "List escalated"}
+    assert all(q["location"] == ["Paris"] for q in links.values())  # the page's filters travel along
+    opened = _page(_at(**{k: v[0] for k, v in links["List conversations"].items()}), "drill")
+    listed = {m.label: m.value for m in opened.metric}["Conversations"]
+    assert listed == tiles["Conversations"] and len(opened.dataframe[0].value) == int(listed.replace(",", ""))
+    esc = _page(_at(**{k: v[0] for k, v in links["List escalated"].items()}), "drill")
+    assert esc.dataframe[0].value["escalated"].all()
+
+
+def test_journey_explorer_search_and_readable_turns(app_env: Path) -> None:
+    at = _page(_at(), "journey")
+    listed = at.dataframe[0].value
+    assert len(listed) > 0 and "user_email" in listed
+    texts = [t.value for t in at.text]
+    assert any("Free text" in t for t in texts) and not any("INTERACTION_TYPE_" in t for t in texts)
+    counts = [t for t in texts if t.startswith("plugins served")]
+    assert counts and not any(".0" in t.split(";")[0] for t in counts)  # integers, not 0.0
+    assert any(
+        t.startswith("question ") or ": question " in t for t in texts
+    )  # utterances shown (pii = show)
+    at.multiselect(key="j_outcome").set_value(["escalated"]).run()
+    escalated = at.dataframe[0].value
+    assert 0 < len(escalated) < len(listed) and escalated["escalated"].all()
+    email = str(listed["user_email"].iloc[0])
+    at.multiselect(key="j_outcome").set_value([]).run()
+    at.text_input(key="j_email").set_value(email).run()
+    assert set(at.dataframe[0].value["user_email"]) == {email}
+
+
+def test_journey_opened_from_a_link_shows_plugins_and_resources(app_env: Path, mart_store: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(mart_store), read_only=True) as con:
+        conv, plugin = con.execute(
+            "SELECT pc.conversation_id, pc.plugin_name FROM analytics.moveworks__plugin_calls pc "
+            "JOIN analytics.moveworks__knowledge_resources r USING (interaction_id) ORDER BY 1 LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+    at = _page(_at(conversation=conv), "journey")
+    texts = [t.value for t in at.text]
+    assert conv in texts
+    assert any(t.startswith(f"plugin {plugin}: ") for t in texts)
+    assert any(t.startswith("resource ") for t in texts)
+
+
+def test_journey_without_pii_shows_no_utterance(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MWDATA_DASHBOARD_PII", "0")
+    at = _page(_at(), "journey")
+    texts = [t.value for t in at.text]
+    assert texts and not any("question " in t or t == "answer" for t in texts)
+    assert "user_email" not in at.dataframe[0].value
+    assert not at.text_input  # no e-mail search
+    assert any("hidden because PII display is off" in i.value for i in at.info)
