@@ -87,9 +87,24 @@ def _owned_by(pid: int, owner: str) -> bool:
     return f"{OWNER_ENV}={owner}".encode() in env
 
 
+# Helpers the interpreter itself starts and ends with this process (not servers a test forgot).
+INTERPRETER_HELPERS = (
+    "from multiprocessing.resource_tracker import main",
+    "from multiprocessing.forkserver import main",
+)
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def leftovers(owner: int | None = None, wait: float = 5.0) -> list[tuple[int, str]]:
-    """Live processes carrying this pytest process's mark, other than itself, after up to `wait`
-    seconds (a process stopped just now may still be on its way out): `(pid, command line)`."""
+    """Live processes carrying this pytest process's mark, other than itself and the interpreter's own
+    multiprocessing helpers, after up to `wait` seconds (a process stopped just now may still be on
+    its way out): `(pid, command line)`."""
     me = os.getpid()
     mark = str(me if owner is None else owner)
     deadline = time.monotonic() + wait
@@ -98,9 +113,10 @@ def leftovers(owner: int | None = None, wait: float = 5.0) -> list[tuple[int, st
         for d in Path("/proc").iterdir():
             if d.name.isdigit() and int(d.name) != me and _owned_by(int(d.name), mark) and alive(int(d.name)):
                 with contextlib.suppress(OSError):
-                    found.append(
-                        (int(d.name), (d / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:200])
-                    )
+                    cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    if _parent(int(d.name)) == me and any(h in cmd for h in INTERPRETER_HELPERS):
+                        continue
+                    found.append((int(d.name), cmd[:200]))
         if not found or time.monotonic() >= deadline:
             return found
         time.sleep(0.2)

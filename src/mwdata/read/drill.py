@@ -19,7 +19,7 @@ import pandas as pd
 
 from mwdata.read import measures
 from mwdata.read.filters import DIMENSIONS, Filters
-from mwdata.read.queries import CONVERSATION_DIMS, PLUGIN_DIMS, _t, _where
+from mwdata.read.queries import CONVERSATION_DIMS, JOURNEY_DIMS, PLUGIN_DIMS, _t, _where
 from mwdata.read.snapshot import Store
 
 ROW_LIMIT = 5000  # a list longer than this says so (its count stays exact)
@@ -32,8 +32,9 @@ class Source:
     dims: Mapping[str, str | None]
     measures: Mapping[str, str]
     segments: Mapping[str, str]  # segment key -> SQL predicate with one `?`
-    columns: str  # the listed columns
+    columns: str  # the listed columns (with `group`: the aggregates listed per group)
     order: str
+    group: str | None = None  # list one row per distinct value of this column (and count those)
 
 
 _COMMON_SEGMENTS = {
@@ -42,13 +43,25 @@ _COMMON_SEGMENTS = {
     "platform": "platform = ?",
     "route": "route = ?",
 }
+_HR_SEGMENTS = {d: f"coalesce({d}, '(unknown)') = ?" for d in ("department", "location", "role")}
+_INTERACTION_SEGMENTS = {
+    **_COMMON_SEGMENTS,
+    **_HR_SEGMENTS,
+    "domain": "coalesce(conversation_domain, '(none)') = ?",
+    "interaction_domain": "coalesce(interaction_domain, '(none)') = ?",
+    "topic": "coalesce(topic, '(no topic)') = ?",
+}
 SOURCES: dict[str, Source] = {
     "conversations": Source(
         mart="conversations",
         noun="conversations",
         dims=CONVERSATION_DIMS,
         measures=measures.CONVERSATION,
-        segments={**_COMMON_SEGMENTS, "domain": "coalesce(primary_domain, '(none)') = ?"},
+        segments={
+            **_COMMON_SEGMENTS,
+            "domain": "coalesce(primary_domain, '(none)') = ?",
+            "type": "conversation_type = ?",
+        },
         columns="conversation_id, created_time, route, platform, primary_domain AS domain, "
         "user_interaction_count AS turns, is_user_engaged AS engaged, is_escalated AS escalated, "
         "is_contained AS contained",
@@ -79,6 +92,27 @@ SOURCES: dict[str, Source] = {
         },
         columns="plugin_resource_id, created_time, resource_id, article_name, cited, conversation_id",
         order="created_time DESC, plugin_resource_id",
+    ),
+    "interactions": Source(
+        mart="journey",
+        noun="interactions",
+        dims=JOURNEY_DIMS,
+        measures=measures.INTERACTION,
+        segments=_INTERACTION_SEGMENTS,
+        columns="interaction_id, created_time, interaction_type, topic, platform, route, feedback, "
+        "CAST(cited_resources AS BIGINT) AS cited_resources, is_escalated AS escalated, conversation_id",
+        order="created_time DESC, interaction_id",
+    ),
+    "users": Source(
+        mart="journey",
+        noun="active users",
+        dims=JOURNEY_DIMS,
+        measures={"active_users": "TRUE"},
+        segments=_INTERACTION_SEGMENTS,
+        columns="count(*) AS interactions, count(DISTINCT conversation_id) AS conversations, "
+        "max(created_time) AS last_active",
+        order="interactions DESC, user_id",
+        group="user_id",
     ),
 }
 
@@ -116,15 +150,15 @@ class Drill:
 
     def count(self, store: Store, f: Filters, schema: str) -> int:
         w, p = self.where(f)
-        return int(
-            store.query(f"SELECT count(*) AS n FROM {_t(schema, self.src.mart)} WHERE {w}", p)["n"].iloc[0]
-        )
+        n = f"count(DISTINCT {self.src.group})" if self.src.group else "count(*)"
+        return int(store.query(f"SELECT {n} AS n FROM {_t(schema, self.src.mart)} WHERE {w}", p)["n"].iloc[0])
 
     def rows(self, store: Store, f: Filters, schema: str, limit: int = ROW_LIMIT) -> pd.DataFrame:
         w, p = self.where(f)
+        g = self.src.group
         return store.query(
-            f"SELECT {self.src.columns} FROM {_t(schema, self.src.mart)} WHERE {w} "
-            f"ORDER BY {self.src.order} LIMIT {int(limit)}",
+            f"SELECT {f'{g}, ' if g else ''}{self.src.columns} FROM {_t(schema, self.src.mart)} WHERE {w} "
+            f"{f'GROUP BY {g} ' if g else ''}ORDER BY {self.src.order} LIMIT {int(limit)}",
             p,
         )
 

@@ -15,6 +15,20 @@ CONVERSATION: dict[str, str] = {
     "contained": "is_user_engaged AND route = 'DM' AND is_contained",
     "plugin_served": "is_user_engaged AND plugins_served > 0",
     "plugin_used": "is_user_engaged AND plugins_used > 0",
+    # the time-to-resolution proxy's sample (a day's cap keeps forgotten conversations out)
+    "resolved": "minutes_to_resolution IS NOT NULL AND minutes_to_resolution <= 1440",
+}
+# moveworks__journey (one row per user interaction)
+FREE_TEXT = "interaction_type = 'INTERACTION_TYPE_FREE_TEXT'"
+INTERACTION: dict[str, str] = {
+    "interactions": "TRUE",
+    "helpful": "feedback = 'HELPFUL'",
+    "unhelpful": "feedback = 'UNHELPFUL'",
+    "feedback": "feedback IN ('HELPFUL', 'UNHELPFUL')",
+    "free_text": FREE_TEXT,
+    # a knowledge gap: a free-text question answered without a citation, marked unhelpful or escalated
+    "gap": f"{FREE_TEXT} AND (cited_resources = 0 OR feedback = 'UNHELPFUL' OR is_escalated)",
+    "csat_comment": "is_csat_comment",
 }
 # moveworks__plugin_calls (one row per plugin call)
 PLUGIN_CALL: dict[str, str] = {
@@ -27,6 +41,7 @@ PLUGIN_CALL: dict[str, str] = {
 RESOURCE: dict[str, str] = {
     "served": "TRUE",
     "cited": "cited",
+    "not_cited": "NOT cited",
 }
 # The journey explorer's outcome filter (on moveworks__conversations).
 OUTCOMES: dict[str, str] = {

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from mwdata.read.filters import Filters
-from mwdata.read.measures import CONVERSATION, PLUGIN_CALL, RESOURCE, count
+from mwdata.read.measures import CONVERSATION, INTERACTION, PLUGIN_CALL, RESOURCE, count
 from mwdata.read.snapshot import Store
 from mwdata.store.schema import STATE_SCHEMA
 
@@ -107,9 +107,9 @@ def kpis(store: Store, f: Filters, schema: str) -> pd.DataFrame:
     return store.query(
         f"""
         WITH j AS (
-          SELECT count(DISTINCT user_id) AS active_users, count(*) AS user_interactions,
-                 count(*) FILTER (WHERE feedback = 'HELPFUL') AS helpful,
-                 count(*) FILTER (WHERE feedback IN ('HELPFUL', 'UNHELPFUL')) AS feedback_total
+          SELECT count(DISTINCT user_id) AS active_users, {count(INTERACTION["interactions"])} AS user_interactions,
+                 {count(INTERACTION["helpful"])} AS helpful,
+                 {count(INTERACTION["feedback"])} AS feedback_total
           FROM {_t(schema, "journey")} WHERE {wj}
         ), c AS (
           SELECT {count(CONVERSATION["conversations"])} AS conversations,
@@ -419,12 +419,11 @@ def gaps(store: Store, f: Filters, schema: str) -> Frames:
         SELECT coalesce(topic, '(no topic)') AS topic, coalesce(interaction_domain, '(none)') AS domain,
                count(*) AS volume,
                count(*) FILTER (WHERE cited_resources = 0) AS without_citation,
-               count(*) FILTER (WHERE feedback = 'UNHELPFUL') AS unhelpful,
+               {count(INTERACTION["unhelpful"])} AS unhelpful,
                count(*) FILTER (WHERE is_escalated) AS escalated,
-               (count(*) FILTER (WHERE cited_resources = 0 OR feedback = 'UNHELPFUL' OR is_escalated)) / count(*)
-                 AS failure_rate,
-               count(*) FILTER (WHERE cited_resources = 0 OR feedback = 'UNHELPFUL' OR is_escalated) AS gap_score
-        FROM {_t(schema, "journey")} WHERE {w} AND interaction_type = 'INTERACTION_TYPE_FREE_TEXT'
+               {count(INTERACTION["gap"])} / count(*) AS failure_rate,
+               {count(INTERACTION["gap"])} AS gap_score
+        FROM {_t(schema, "journey")} WHERE {w} AND {INTERACTION["free_text"]}
         GROUP BY 1, 2 ORDER BY gap_score DESC, volume DESC, 1, 2 LIMIT 50
         """,
         p,
@@ -438,16 +437,16 @@ def feedback(store: Store, f: Filters, schema: str) -> Frames:
     trend = store.query(
         f"""
         SELECT date_trunc('week', created_time)::DATE AS week,
-               count(*) FILTER (WHERE feedback = 'HELPFUL') AS helpful,
-               count(*) FILTER (WHERE feedback = 'UNHELPFUL') AS unhelpful
+               {count(INTERACTION["helpful"])} AS helpful,
+               {count(INTERACTION["unhelpful"])} AS unhelpful
         FROM {j} WHERE {w} AND feedback IS NOT NULL GROUP BY 1 ORDER BY 1
         """,
         p,
     )
     comments = store.query(
         f"""
-        SELECT created_time, platform, department, content AS comment
-        FROM {j} WHERE {w} AND is_csat_comment ORDER BY created_time DESC, interaction_id LIMIT 200
+        SELECT created_time, platform, department, content AS comment, conversation_id
+        FROM {j} WHERE {w} AND {INTERACTION["csat_comment"]} ORDER BY created_time DESC, interaction_id LIMIT 200
         """,
         p,
     )
@@ -462,14 +461,14 @@ def efficiency(store: Store, f: Filters, schema: str) -> Frames:
         SELECT date_trunc('week', created_time)::DATE AS week, count(minutes_to_resolution) AS resolved,
                median(minutes_to_resolution) AS ttr_p50_min, quantile_cont(minutes_to_resolution, 0.9) AS ttr_p90_min
         FROM {_t(schema, "conversations")}
-        WHERE {wc} AND minutes_to_resolution IS NOT NULL AND minutes_to_resolution <= 1440
+        WHERE {wc} AND {CONVERSATION["resolved"]}
         GROUP BY 1 ORDER BY 1
         """,
         pc,
     )
     saved = store.query(
         f"""
-        SELECT plugin_name, count(*) FILTER (WHERE used) AS used_calls,
+        SELECT plugin_name, {count(PLUGIN_CALL["used"])} AS used_calls,
                sum(CASE WHEN used THEN minutes_saved ELSE 0 END) AS minutes_saved
         FROM {_t(schema, "plugin_calls")} WHERE {wp} GROUP BY 1 HAVING count(*) FILTER (WHERE used) > 0
         ORDER BY minutes_saved DESC, plugin_name
