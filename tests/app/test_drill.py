@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mwdata.read import drill, queries
+from mwdata.read.definitions import definition
 from mwdata.read.drill import Drill
 from mwdata.read.filters import Filters
 from mwdata.read.snapshot import Store
@@ -63,13 +64,21 @@ def test_tile_links_open_lists_that_add_up_to_the_tiles(app_env: Path) -> None:
     at.sidebar.multiselect(key="f_location").set_value(["Paris"]).run()
     tiles = {m.label: m.value for m in at.metric}
     links = {e.proto.label: parse_qs(e.proto.query_string) for e in at.get("page_link")}
-    assert set(links) == {"List conversations", "List contained", "List escalated"}
+    assert set(links) == {
+        "List users", "List conversations", "List interactions", "List contained", "List escalated", "List helpful"
+    }  # fmt: skip
     assert all(q["location"] == ["Paris"] for q in links.values())  # the page's filters travel along
     opened = _page(_at(**{k: v[0] for k, v in links["List conversations"].items()}), "drill")
     listed = {m.label: m.value for m in opened.metric}["Conversations"]
     assert listed == tiles["Conversations"] and len(opened.dataframe[0].value) == int(listed.replace(",", ""))
     esc = _page(_at(**{k: v[0] for k, v in links["List escalated"].items()}), "drill")
     assert esc.dataframe[0].value["escalated"].all()
+    for label, tile in (
+        ("List users", "Active users"),
+        ("List interactions", definition("interactions").label),
+    ):
+        opened = _page(_at(**{k: v[0] for k, v in links[label].items()}), "drill")
+        assert len(opened.dataframe[0].value) == int(tiles[tile].replace(",", "")), label
 
 
 def test_journey_explorer_search_and_readable_turns(app_env: Path) -> None:

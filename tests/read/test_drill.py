@@ -69,6 +69,54 @@ def test_daily_points_and_resource_bars_equal_their_lists(store: Store) -> None:
         assert Drill("conversations", "conversations", seg).count(store, f, S) == int(r["conversations"])
 
 
+@pytest.mark.parametrize("f", FILTERS, ids=["all", "sales-slack"])
+def test_every_other_page_number_equals_its_list(store: Store, f: Filters) -> None:
+    def n(source: str, measure: str, *seg: tuple[str, object]) -> int:
+        return Drill(source, measure, drill.segment(*seg)).count(store, f, S)
+
+    k = queries.kpis(store, f, S).iloc[0]
+    assert n("users", "active_users") == int(k["active_users"])
+    assert len(Drill("users", "active_users").rows(store, f, S)) == int(k["active_users"])
+    assert n("interactions", "interactions") == int(k["user_interactions"])
+    assert n("interactions", "helpful") == int(k["helpful"])
+    for _, r in queries.overview(store, f, S)["trend"].head(3).iterrows():
+        assert n("users", "active_users", ("day", r["day"])) == int(r["active_users"])
+    ch = queries.channels(store, f, S)
+    for _, r in ch["by_platform"].iterrows():
+        assert n("interactions", "interactions", ("platform", r["platform"])) == int(r["user_interactions"])
+        assert n("users", "active_users", ("platform", r["platform"])) == int(r["active_users"])
+    for _, r in ch["trend"].head(4).iterrows():
+        assert n("interactions", "interactions", ("day", r["day"]), ("platform", r["platform"])) == int(
+            r["user_interactions"]
+        )
+    for dim, df in queries.segments(store, f, S).items():
+        for _, r in df.iterrows():
+            assert n("users", "active_users", (dim[3:], r[dim[3:]])) == int(r["active_users"]), (
+                dim,
+                r[dim[3:]],
+            )
+    oc = queries.outcomes(store, f, S)
+    for _, r in oc["by_type"].iterrows():
+        assert n("conversations", "conversations", ("type", r["conversation_type"])) == int(
+            r["conversations"]
+        )
+    for _, r in queries.gaps(store, f, S)["gaps"].head(8).iterrows():
+        seg = (("topic", r["topic"]), ("interaction_domain", r["domain"]))
+        assert n("interactions", "gap", *seg) == int(r["gap_score"])
+        assert n("interactions", "free_text", *seg) == int(r["volume"])
+    for _, r in queries.feedback(store, f, S)["trend"].iterrows():
+        assert n("interactions", "helpful", ("week", r["week"])) == int(r["helpful"])
+        assert n("interactions", "unhelpful", ("week", r["week"])) == int(r["unhelpful"])
+    ef = queries.efficiency(store, f, S)
+    for _, r in ef["time_saved"].iterrows():
+        assert n("plugin_calls", "used", ("plugin", r["plugin_name"])) == int(r["used_calls"])
+    for _, r in ef["ttr"].iterrows():
+        assert n("conversations", "resolved", ("week", r["week"])) == int(r["resolved"])
+    t = queries.knowledge(store, f, S)["totals"].iloc[0]
+    assert n("resources", "cited") == int(t["resources_cited"])
+    assert n("resources", "not_cited") == int(t["resources_served"]) - int(t["resources_cited"])
+
+
 def test_drill_round_trips_through_the_url_and_rejects_bad_links() -> None:
     dr = Drill("plugin_calls", "used", (("plugin", "Create Ticket"), ("day", "2026-05-03")))
     assert Drill.from_query(dr.to_query()) == dr

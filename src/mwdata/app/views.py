@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
 
@@ -10,6 +12,9 @@ from mwdata.app.ui import Ctx
 from mwdata.errors import MwdataError
 from mwdata.read import charts, drill, measures, queries
 from mwdata.read.drill import Drill
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def _v(df: pd.DataFrame, col: str) -> float | None:
@@ -48,18 +53,21 @@ def overview(ctx: Ctx) -> None:
     ui.tile(cols[3], "containment_rate", _v(k, "containment_rate"), _v(p, "containment_rate"), "{:.1%}")
     ui.tile(cols[4], "escalation_rate", _v(k, "escalation_rate"), _v(p, "escalation_rate"), "{:.1%}")
     ui.tile(cols[5], "helpful_rate", _v(k, "helpful_rate"), _v(p, "helpful_rate"), "{:.1%}")
-    # the rows behind the tiles that count conversations (the rates: their numerators)
+    # the rows behind each tile (behind a rate: its numerator)
+    ui.drill_link(cols[0], Drill("users", "active_users"), "List users")
     ui.drill_link(cols[1], Drill("conversations", "conversations"), "List conversations")
+    ui.drill_link(cols[2], Drill("interactions", "interactions"), "List interactions")
     ui.drill_link(cols[3], Drill("conversations", "contained"), "List contained")
     ui.drill_link(cols[4], Drill("conversations", "escalated"), "List escalated")
+    ui.drill_link(cols[5], Drill("interactions", "helpful"), "List helpful")
     ui.chart(
         charts.lines(d["trend"], "day", ["active_users", "conversations"], "Daily activity"),
-        pick=(["day", "series"], _day_series),
+        pick=(["day", "series"], _by_time("day")),
         key="pick_overview_daily",
     )
     ui.chart(
         charts.lines(d["trend"], "day", ["escalated_conversations"], "Escalated conversations per day"),
-        pick=(["day", "series"], _day_series),
+        pick=(["day", "series"], _by_time("day")),
         key="pick_overview_escalated",
     )
     ui.define(
@@ -69,8 +77,15 @@ def overview(ctx: Ctx) -> None:
 
 # Chart series that count rows of a drill source: series name -> (source, measure).
 SERIES_DRILLS = {
+    "active_users": ("users", "active_users"),
     "conversations": ("conversations", "conversations"),
     "escalated_conversations": ("conversations", "escalated"),
+    "containment_rate": ("conversations", "contained"),  # a rate point lists its numerator
+    "escalation_rate": ("conversations", "escalated"),
+    "helpful": ("interactions", "helpful"),
+    "unhelpful": ("interactions", "unhelpful"),
+    "ttr_p50_min": ("conversations", "resolved"),  # a percentile point lists its sample
+    "ttr_p90_min": ("conversations", "resolved"),
     "served": ("plugin_calls", "served"),
     "used": ("plugin_calls", "used"),
     "unsuccessful": ("plugin_calls", "unsuccessful"),
@@ -82,11 +97,16 @@ def _day(v: object) -> object:
     return pd.Timestamp(v, unit="ms", tz="UTC") if isinstance(v, int | float) else pd.Timestamp(str(v))
 
 
-def _day_series(v: dict[str, object]) -> Drill | None:
-    target = SERIES_DRILLS.get(str(v.get("series")))
-    if target is None or v.get("day") is None:  # e.g. active users: people, not rows to list
-        return None
-    return Drill(*target, drill.segment(("day", _day(v["day"]))))
+def _by_time(x: str) -> Callable[[dict[str, object]], Drill | None]:
+    """A clicked point of a line chart over `x` ("day" or "week") -> the rows its series counts."""
+
+    def pick(v: dict[str, object]) -> Drill | None:
+        target = SERIES_DRILLS.get(str(v.get("series")))
+        if target is None or v.get(x) is None:
+            return None
+        return Drill(*target, drill.segment((x, _day(v[x]))))
+
+    return pick
 
 
 def adoption(ctx: Ctx) -> None:
@@ -121,12 +141,41 @@ def channels(ctx: Ctx) -> None:
     _header(ctx, "Channels", "channels")
     d = ctx.run("channels")
     ui.chart(
-        charts.grouped_bars(d["by_platform"], "platform", ["active_users", "conversations"], "By platform")
+        charts.grouped_bars(d["by_platform"], "platform", ["active_users", "conversations"], "By platform"),
+        pick=(
+            ["platform", "measure"],
+            lambda v: (
+                Drill("users", "active_users", drill.segment(("platform", v["platform"])))
+                if v.get("measure") == "active_users" and v.get("platform") is not None
+                else None
+            ),  # a platform's conversations are counted per interaction: its table row lists them
+        ),
+        key="pick_platform",
     )
     ui.chart(
-        charts.stacked(d["trend"], "day", "user_interactions", "platform", "Interactions per day by platform")
+        charts.stacked(
+            d["trend"], "day", "user_interactions", "platform", "Interactions per day by platform"
+        ),
+        pick=(
+            ["day", "platform"],
+            lambda v: (
+                Drill(
+                    "interactions",
+                    "interactions",
+                    drill.segment(("day", _day(v["day"])), ("platform", v["platform"])),
+                )
+                if v.get("day") is not None and v.get("platform") is not None
+                else None
+            ),
+        ),
+        key="pick_platform_trend",
     )
-    ui.table(d["by_platform"])
+    st.caption("Select a row to list its interactions.")
+    ui.table(
+        d["by_platform"],
+        row=lambda r: Drill("interactions", "interactions", drill.segment(("platform", r["platform"]))),
+        key="row_platform",
+    )
     ui.define("channel_adoption", "active_users")
 
 
@@ -138,9 +187,22 @@ def segments(ctx: Ctx) -> None:
     for tab, dim in zip(tabs, ("department", "location", "role"), strict=True):
         with tab:
             df = d[f"by_{dim}"]
-            ui.chart(charts.bars(df, dim, "adoption_rate", f"Adoption by {dim}", fmt=".0%"))
-            ui.table(df)
+            ui.chart(
+                charts.bars(df, dim, "adoption_rate", f"Adoption by {dim}", fmt=".0%"),
+                pick=([dim], _segment_users(dim)),
+                key=f"pick_segment_{dim}",
+            )
+            st.caption("Select a row (or click a bar) to list its active users.")
+            users = _segment_users(dim)
+            ui.table(df, row=lambda r, users=users: users(dict(r)), key=f"row_segment_{dim}")  # type: ignore[misc]
     ui.define("segment_adoption")
+
+
+def _segment_users(dim: str) -> Callable[[dict[str, object]], Drill | None]:
+    """A segment's bar or row -> its active users (the numerator of its adoption rate)."""
+    return lambda v: (
+        Drill("users", "active_users", drill.segment((dim, v[dim]))) if v.get(dim) is not None else None
+    )
 
 
 def outcomes(ctx: Ctx) -> None:
@@ -158,7 +220,9 @@ def outcomes(ctx: Ctx) -> None:
             ["containment_rate", "escalation_rate"],
             "Containment vs escalation",
             fmt=".0%",
-        )
+        ),
+        pick=(["week", "series"], _by_time("week")),
+        key="pick_outcomes_trend",
     )
     st.subheader("By route and domain")
     ui.table(
@@ -169,7 +233,13 @@ def outcomes(ctx: Ctx) -> None:
         key="row_by_route",
     )
     st.subheader("System events by type")
-    ui.table(d["by_type"])
+    ui.table(
+        d["by_type"],
+        row=lambda r: Drill(
+            "conversations", "conversations", drill.segment(("type", r["conversation_type"]))
+        ),
+        key="row_by_type",
+    )
     ui.define("conversations", "containment_rate", "escalation_rate")
 
 
@@ -183,7 +253,7 @@ def plugins(ctx: Ctx) -> None:
     )
     ui.chart(
         charts.lines(d["trend"], "day", ["served", "used", "unsuccessful"], "Plugin calls per day"),
-        pick=(["day", "series"], _day_series),
+        pick=(["day", "series"], _by_time("day")),
         key="pick_plugin_trend",
     )
     rare = (
@@ -224,6 +294,8 @@ def knowledge(ctx: Ctx) -> None:
     ui.tile(c[1], "served_not_cited_rate", None if rate is None else 1 - rate, None, "{:.1%}")
     c[2].metric("Resources served", f"{int(_v(t, 'resources_served') or 0):,}")
     c[3].metric("Resources cited", f"{int(_v(t, 'resources_cited') or 0):,}")
+    ui.drill_link(c[0], Drill("resources", "cited"), "List cited")
+    ui.drill_link(c[1], Drill("resources", "not_cited"), "List not cited")
     ui.drill_link(c[2], Drill("resources", "served"), "List served")
     ui.drill_link(c[3], Drill("resources", "cited"), "List cited")
     ui.chart(
@@ -248,18 +320,39 @@ def knowledge(ctx: Ctx) -> None:
 def gaps(ctx: Ctx) -> None:
     _header(ctx, "Knowledge gaps", "gaps")
     d = ctx.run("gaps")
-    ui.chart(charts.bars(d["gaps"], "topic", "gap_score", "Topics by unanswered volume"))
-    ui.table(d["gaps"])
+    ui.chart(
+        charts.bars(d["gaps"], "topic", "gap_score", "Topics by unanswered volume"),
+        pick=(
+            ["topic"],
+            lambda v: (
+                Drill("interactions", "gap", drill.segment(("topic", v["topic"]))) if v.get("topic") else None
+            ),
+        ),
+        key="pick_gaps",
+    )
+    st.caption("Select a row to list its unanswered questions.")
+    ui.table(
+        d["gaps"],
+        row=lambda r: Drill(
+            "interactions", "gap", drill.segment(("topic", r["topic"]), ("interaction_domain", r["domain"]))
+        ),
+        key="row_gaps",
+    )
     ui.define("knowledge_gaps")
 
 
 def feedback(ctx: Ctx) -> None:
     _header(ctx, "Feedback & CSAT", "feedback")
     d = ctx.run("feedback")
-    ui.chart(charts.lines(d["trend"], "week", ["helpful", "unhelpful"], "Feedback per week"))
+    ui.chart(
+        charts.lines(d["trend"], "week", ["helpful", "unhelpful"], "Feedback per week"),
+        pick=(["week", "series"], _by_time("week")),
+        key="pick_feedback",
+    )
     st.subheader("CSAT comments")
     if ctx.show_pii:
-        ui.table(d["comments"])
+        st.caption("Select a comment to open its conversation.")
+        ui.table(d["comments"], row=lambda r: str(r["conversation_id"]), key="row_comments")
     else:
         st.info(f"{len(d['comments'])} comment(s); their text is hidden because PII display is off.")
     ui.define("helpful_rate")
@@ -285,13 +378,27 @@ def efficiency(ctx: Ctx) -> None:
         None,
         "{:,.1f} min",
     )
+    ui.drill_link(c[0], Drill("plugin_calls", "used"), "List used calls")
+    ui.drill_link(c[1], Drill("conversations", "resolved"), "List resolved")
     ui.chart(
         charts.lines(
             ttr, "week", ["ttr_p50_min", "ttr_p90_min"], "Time to resolution (proxy), minutes", fmt=",.1f"
-        )
+        ),
+        pick=(["week", "series"], _by_time("week")),
+        key="pick_ttr",
     )
-    ui.chart(charts.bars(saved, "plugin_name", "minutes_saved", "Minutes saved by plugin"))
-    ui.table(saved)
+
+    def used_calls(v: dict[str, object]) -> Drill | None:
+        plugin = v.get("plugin_name")
+        return None if plugin is None else Drill("plugin_calls", "used", drill.segment(("plugin", plugin)))
+
+    ui.chart(
+        charts.bars(saved, "plugin_name", "minutes_saved", "Minutes saved by plugin"),
+        pick=(["plugin_name"], used_calls),
+        key="pick_saved",
+    )
+    st.caption("Select a row (or click a bar) to list its used calls.")
+    ui.table(saved, row=lambda r: used_calls(dict(r)), key="row_saved")
     ui.define("time_to_resolution", "time_saved")
 
 
