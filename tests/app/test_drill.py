@@ -124,3 +124,17 @@ def test_journey_without_pii_shows_no_utterance(app_env: Path, monkeypatch: pyte
     assert "user_email" not in at.dataframe[0].value
     assert not at.text_input  # no e-mail search
     assert any("hidden because PII display is off" in i.value for i in at.info)
+
+
+def test_a_users_row_opens_their_conversations(app_env: Path, mart_store: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(mart_store), read_only=True) as con:
+        user, n = con.execute(
+            "SELECT user_id, count(*) FROM analytics.moveworks__conversations WHERE is_user_engaged "
+            "AND NOT is_test_user AND CAST(created_time AS DATE) BETWEEN DATE '2026-05-02' AND DATE '2026-05-31' "
+            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+    at = _page(_at(user=user), "journey")
+    assert len(at.dataframe[0].value) == n
+    assert f"Conversations of user {user}" in [t.value for t in at.text]

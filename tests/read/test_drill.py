@@ -150,6 +150,18 @@ def test_journey_search(store: Store) -> None:
     assert len(plug) > 0 and set(plug["conversation_id"]) <= set(calls["conversation_id"])
     topic = drill.conversations(store, f, S, drill.Search(topic="vpn"))
     assert 0 < len(topic) < len(every)
+    user = store.query(
+        "SELECT user_id FROM analytics.moveworks__conversations WHERE is_user_engaged AND NOT is_test_user "
+        "ORDER BY 1 LIMIT 1"
+    )["user_id"].iloc[0]
+    theirs = drill.conversations(
+        store, Filters(date(2026, 1, 1), date(2026, 12, 31)), S, drill.Search(user_id=user)
+    )
+    want = store.query(
+        "SELECT count(*) AS n FROM analytics.moveworks__conversations WHERE is_user_engaged AND user_id = ?",
+        [user],
+    )["n"].iloc[0]
+    assert len(theirs) == int(want) > 0
     with pytest.raises(ValueError, match="unknown outcome"):
         drill.Search(outcomes=("solved",))
 

@@ -181,6 +181,11 @@ def open_journey(conversation_id: str) -> None:
     st.switch_page(JOURNEY_PAGE, query_params=_url({"conversation": conversation_id}))
 
 
+def open_user_journeys(user_id: str) -> None:
+    """The journey explorer listing one user's conversations."""
+    st.switch_page(JOURNEY_PAGE, query_params=_url({"user": user_id}))
+
+
 def drill_link(col: Any, drill: Drill, label: str = "List them") -> None:
     """A link under a tile to the rows behind it (a tile itself cannot be clicked)."""
     col.page_link(DRILL_PAGE, label=label, icon=":material/list:", query_params=_url(drill.to_query()))

@@ -426,8 +426,12 @@ def drill_down(ctx: Ctx) -> None:
     rows = dr.rows(ctx.store, ctx.filters, ctx.schema)
     if len(rows) < total:
         st.caption(f"Showing the {len(rows):,} most recent of {total:,}.")
-    st.caption("Select a row to open its conversation in the journey explorer.")
-    ui.table(rows, row=lambda r: str(r["conversation_id"]), key="row_drill")
+    if "conversation_id" in rows:
+        st.caption("Select a row to open its conversation in the journey explorer.")
+        ui.table(rows, row=lambda r: str(r["conversation_id"]), key="row_drill")
+        return
+    st.caption("Select a user to list their conversations in the journey explorer.")
+    ui.table(rows, row=lambda r: ui.open_user_journeys(str(r["user_id"])), key="row_drill")
 
 
 def journey(ctx: Ctx) -> None:
@@ -445,7 +449,12 @@ def journey(ctx: Ctx) -> None:
         format_func=measures.OUTCOME_LABELS.__getitem__,
         placeholder="Any",
     )
-    search = drill.Search(email=email.strip(), plugin=plugin, topic=topic, outcomes=tuple(outcome))
+    user = st.query_params.get("user", "")  # from a drill-down list of users
+    if user:
+        st.text(f"Conversations of user {user}")
+    search = drill.Search(
+        email=email.strip(), plugin=plugin, topic=topic, outcomes=tuple(outcome), user_id=str(user)
+    )
     convs = drill.conversations(ctx.store, ctx.filters, ctx.schema, search)
     wanted = st.query_params.get("conversation")
     if not ctx.show_pii:

@@ -216,6 +216,7 @@ class Search:
     plugin: str = ""
     topic: str = ""
     outcomes: tuple[str, ...] = ()
+    user_id: str = ""  # one user's conversations (a row of a drill-down list of users)
 
     def __post_init__(self) -> None:
         bad = set(self.outcomes) - set(measures.OUTCOMES)
@@ -228,6 +229,9 @@ def conversations(store: Store, f: Filters, schema: str, s: Search, limit: int =
     outcomes and the user's e-mail."""
     w, p = _where(f, CONVERSATION_DIMS)
     parts = [w, measures.CONVERSATION["engaged"]]
+    if s.user_id:
+        parts.append("user_id = ?")
+        p.append(s.user_id)
     if s.plugin:
         parts.append(
             f"conversation_id IN (SELECT conversation_id FROM {_t(schema, 'plugin_calls')} WHERE plugin_name = ?)"
