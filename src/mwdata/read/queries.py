@@ -479,30 +479,10 @@ def efficiency(store: Store, f: Filters, schema: str) -> Frames:
 
 
 def journey_list(store: Store, f: Filters, schema: str) -> Frames:
-    w, p = _where(f, CONVERSATION_DIMS)
-    return {
-        "conversations": store.query(
-            f"""
-            SELECT conversation_id, created_time, route, primary_domain, platform, user_interaction_count,
-                   is_escalated, is_contained
-            FROM {_t(schema, "conversations")} WHERE {w} AND is_user_engaged
-            ORDER BY created_time DESC, conversation_id LIMIT 200
-            """,
-            p,
-        )
-    }
+    """What the journey explorer lists before any search (the search itself: `mwdata.read.drill`)."""
+    from mwdata.read import drill  # drill-down builds on this module
 
-
-def journey_replay(store: Store, schema: str, conversation_id: str) -> pd.DataFrame:
-    """Every user turn of one conversation, with the bot's reply and the plugins involved."""
-    return store.query(
-        f"""
-        SELECT created_time, interaction_type, label, content, bot_reply, plugins_served, plugins_used,
-               plugins_unsuccessful, cited_resources, feedback, is_escalated
-        FROM {_t(schema, "journey")} WHERE conversation_id = ? ORDER BY created_time, interaction_id
-        """,
-        [conversation_id],
-    )
+    return {"conversations": drill.conversations(store, f, schema, drill.Search())}
 
 
 RAW_TABLES = ("conversations", "interactions", "plugin_calls", "plugin_resources", "users")
