@@ -183,6 +183,20 @@ def test_drill_down_in_chromium(browser: Any, running_dashboard: Any, mart_confi
         tile = _metric(page, "Conversations")
         page.get_by_role("link", name="List conversations").click()
         _open_drill(page, tile, "measure=conversations")
+
+        # a point of a line chart: the conversations of one day
+        page.go_back()
+        page.get_by_role("heading", name="Executive overview", level=1).wait_for(timeout=60_000)
+        _settle(page)
+        points = page.locator('[data-testid="stVegaLiteChart"]').first.locator(
+            'path[aria-roledescription="point"]'
+        )
+        labels = [points.nth(i).get_attribute("aria-label") or "" for i in range(points.count())]
+        i = next(i for i, lb in enumerate(labels) if "series: conversations" in lb and "value: 0;" not in lb)
+        day_value = int(re.search(r"value: ([\d,]+)", labels[i]).group(1).replace(",", ""))  # type: ignore[union-attr]
+        box = points.nth(i).bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        _open_drill(page, day_value, "by_day=")
     finally:
         page.close()
 

@@ -174,9 +174,14 @@ PICK = "pick"  # the name of the click selection `pickable` adds (the dashboard 
 
 
 def pickable(chart: alt.Chart | alt.LayerChart, fields: list[str]) -> alt.Chart | alt.LayerChart:
-    """The chart with a click selection over `fields` (what the dashboard drills into); a chart drawn
-    for "no data" is returned as it is."""
-    if isinstance(chart, alt.Chart) and isinstance(chart.data, pd.DataFrame) and "text" in chart.data:
-        return chart
+    """The chart with a click selection over `fields`, the values of the clicked mark (what the
+    dashboard drills into); the nearest mark is picked, so thin bars and line points are easy to hit."""
     sel = alt.selection_point(name=PICK, fields=fields, on="click", nearest=True, clear="dblclick")
+    mark = getattr(chart, "mark", None)
+    kind = mark if isinstance(mark, str) else getattr(mark, "type", None)
+    if isinstance(chart, alt.Chart) and kind in ("line", "area"):
+        # A line or an area is one mark per series, so a click on it carries no day: the selection
+        # goes on (nearly invisible) points at each value, which the nearest-point search then hits.
+        points = chart.mark_point(filled=True, size=30, opacity=0.01).add_params(sel)
+        return alt.LayerChart(layer=[chart, points], title=chart.title)
     return chart.add_params(sel)

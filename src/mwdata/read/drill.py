@@ -10,7 +10,7 @@ can be shared as a link.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -189,7 +189,7 @@ def filters_to_query(f: Filters) -> dict[str, str | list[str]]:
     return q
 
 
-def filters_from_query(get_all: Any) -> dict[str, Any]:
+def filters_from_query(get_all: Callable[[str], list[str]]) -> dict[str, Any]:
     """Widget values from the URL (`get_all(key) -> list[str]`): dates and chosen values; bad dates are
     ignored (the sidebar's defaults apply) rather than failing the page."""
     out: dict[str, Any] = {}
@@ -325,13 +325,3 @@ def segment(*pairs: tuple[str, object]) -> tuple[tuple[str, str], ...]:
             v = pd.Timestamp(v).date().isoformat()
         out.append((k, str(v)))
     return tuple(out)
-
-
-__all__: Sequence[str] = [
-    "Drill",
-    "Search",
-    "SOURCES",
-    "conversations",
-    "filters_from_query",
-    "filters_to_query",
-]
