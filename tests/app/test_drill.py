@@ -17,18 +17,20 @@ from mwdata.read.snapshot import Store
 from tests.app.test_apptest import MAIN
 
 
-def _at(**params: str) -> AppTest:
+def _at(page: str | None = None, **params: str) -> AppTest:
+    """A new session opening `page` (default: the overview) with `params` in its URL, as a link does."""
     at = AppTest.from_file(MAIN, default_timeout=60)
     for k, v in params.items():
         at.query_params[k] = v
+    if page is not None:
+        at.switch_page(f"screens/{page}.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
 
-def _page(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"screens/{page}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+def _page(page: str, **params: str) -> AppTest:
+    at = _at(page, **params)
     assert not at.error, [e.value for e in at.error]
     return at
 
@@ -44,7 +46,7 @@ def test_a_shared_drill_link_lists_what_the_bar_counts(
         store.close()
     dr = Drill("plugin_calls", "used", drill.segment(("plugin", bar["plugin_name"])))
     params = {"from": "2026-05-02", "to": "2026-05-30", "department": "Sales", **dr.to_query()}
-    at = _page(_at(**params), "drill")
+    at = _page("drill", **params)
     assert at.title[0].value == "Drill-down"
     assert at.sidebar.date_input[0].value == (date(2026, 5, 2), date(2026, 5, 30))
     assert at.sidebar.multiselect(key="f_department").value == ["Sales"]
@@ -53,8 +55,7 @@ def test_a_shared_drill_link_lists_what_the_bar_counts(
 
 
 def test_a_malformed_drill_link_is_a_clear_message(app_env: Path) -> None:
-    at = _at(drill="plugin_calls", measure="nope")
-    at.switch_page("screens/drill.py").run()
+    at = _at("drill", drill="plugin_calls", measure="nope")
     assert not at.exception
     assert "malformed" in at.error[0].value and "unknown measure" in at.error[0].value
 
@@ -68,21 +69,21 @@ def test_tile_links_open_lists_that_add_up_to_the_tiles(app_env: Path) -> None:
         "List users", "List conversations", "List interactions", "List contained", "List escalated", "List helpful"
     }  # fmt: skip
     assert all(q["location"] == ["Paris"] for q in links.values())  # the page's filters travel along
-    opened = _page(_at(**{k: v[0] for k, v in links["List conversations"].items()}), "drill")
+    opened = _page("drill", **{k: v[0] for k, v in links["List conversations"].items()})
     listed = {m.label: m.value for m in opened.metric}["Conversations"]
     assert listed == tiles["Conversations"] and len(opened.dataframe[0].value) == int(listed.replace(",", ""))
-    esc = _page(_at(**{k: v[0] for k, v in links["List escalated"].items()}), "drill")
+    esc = _page("drill", **{k: v[0] for k, v in links["List escalated"].items()})
     assert esc.dataframe[0].value["escalated"].all()
     for label, tile in (
         ("List users", "Active users"),
         ("List interactions", definition("interactions").label),
     ):
-        opened = _page(_at(**{k: v[0] for k, v in links[label].items()}), "drill")
+        opened = _page("drill", **{k: v[0] for k, v in links[label].items()})
         assert len(opened.dataframe[0].value) == int(tiles[tile].replace(",", "")), label
 
 
 def test_journey_explorer_search_and_readable_turns(app_env: Path) -> None:
-    at = _page(_at(), "journey")
+    at = _page("journey")
     listed = at.dataframe[0].value
     assert len(listed) > 0 and "user_email" in listed
     texts = [t.value for t in at.text]
@@ -109,7 +110,7 @@ def test_journey_opened_from_a_link_shows_plugins_and_resources(app_env: Path, m
             "SELECT pc.conversation_id, pc.plugin_name FROM analytics.moveworks__plugin_calls pc "
             "JOIN analytics.moveworks__knowledge_resources r USING (interaction_id) ORDER BY 1 LIMIT 1"
         ).fetchone()  # type: ignore[misc]
-    at = _page(_at(conversation=conv), "journey")
+    at = _page("journey", conversation=conv)
     texts = [t.value for t in at.text]
     assert conv in texts
     assert any(t.startswith(f"plugin {plugin}: ") for t in texts)
@@ -118,7 +119,7 @@ def test_journey_opened_from_a_link_shows_plugins_and_resources(app_env: Path, m
 
 def test_journey_without_pii_shows_no_utterance(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MWDATA_DASHBOARD_PII", "0")
-    at = _page(_at(), "journey")
+    at = _page("journey")
     texts = [t.value for t in at.text]
     assert texts and not any("question " in t or t == "answer" for t in texts)
     assert "user_email" not in at.dataframe[0].value
@@ -135,6 +136,17 @@ def test_a_users_row_opens_their_conversations(app_env: Path, mart_store: Path) 
             "AND NOT is_test_user AND CAST(created_time AS DATE) BETWEEN DATE '2026-05-02' AND DATE '2026-05-31' "
             "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
         ).fetchone()  # type: ignore[misc]
-    at = _page(_at(user=user), "journey")
+    at = _page("journey", user=user)
     assert len(at.dataframe[0].value) == n
     assert f"Conversations of user {user}" in [t.value for t in at.text]
+
+
+def test_other_pages_drop_the_drill_parameters_but_keep_the_filters(app_env: Path) -> None:
+    at = _at("plugins", **{"from": "2026-05-03", "to": "2026-05-30"}, drill="plugin_calls", measure="used")
+    assert at.query_params["from"] in ("2026-05-03", ["2026-05-03"]) and at.query_params["to"] in (
+        "2026-05-30",
+        ["2026-05-30"],
+    )
+    assert "drill" not in at.query_params and "measure" not in at.query_params
+    kept = _at("drill", drill="plugin_calls", measure="used", by_plugin="Forms")
+    assert kept.query_params["by_plugin"] in ("Forms", ["Forms"])

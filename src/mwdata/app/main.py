@@ -29,4 +29,6 @@ else:
         )
         for key, (title, icon, _) in PAGES.items()
     ]
-    st.navigation(pages).run()
+    current = st.navigation(pages)
+    ui.tidy_url(current.url_path)
+    current.run()

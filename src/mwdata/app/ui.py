@@ -165,6 +165,20 @@ def _filters_into_url(f: Filters) -> None:
             st.query_params[k] = v
 
 
+PAGE_KEYS = {"drill": ("drill", "measure"), "journey": ("conversation", "user")}
+
+
+def tidy_url(page: str) -> None:
+    """Drop the drill-down's and the journey's parameters on the other pages (the filters stay), so
+    the address of a page reached back from a drill-down is that page's own."""
+    for owner, keys in PAGE_KEYS.items():
+        if owner == page:
+            continue
+        for k in list(st.query_params):
+            if k in keys or (owner == "drill" and k.startswith("by_")):
+                del st.query_params[k]
+
+
 def _url(extra: Mapping[str, str]) -> dict[str, str | list[str]]:
     ctx = current()
     q: dict[str, str | list[str]] = filters_to_query(ctx.filters) if ctx is not None else {}
