@@ -38,7 +38,7 @@ def test_unnamed_resources_get_one_bar_each_with_a_readable_label(store: Store) 
     y = chart.to_dict()["encoding"]["y"]["field"]
     assert d[y].notna().all() and not (d[y].astype(str) == "null").any()
     assert d[y].nunique() == d["resource_id"].nunique() == len(d)  # one bar per resource
-    untitled = d[d[y].str.startswith("(untitled)")]
+    untitled = d[d[y].str.endswith(" (untitled)")]
     assert not untitled.empty and all(
         r in lbl for r, lbl in zip(untitled["external_id"], untitled[y], strict=True)
     )
@@ -46,7 +46,7 @@ def test_unnamed_resources_get_one_bar_each_with_a_readable_label(store: Store) 
 
 def test_unique_labels_keep_shared_names_apart() -> None:
     df = pd.DataFrame({"name": ["VPN", "VPN", None, "Wifi"], "id": ["a", "b", "c", "d"]})
-    assert list(charts.unique_labels(df, "name", "id")) == ["VPN · a", "VPN · b", "(untitled) c", "Wifi"]
+    assert list(charts.unique_labels(df, "name", "id")) == ["VPN · a", "VPN · b", "c (untitled)", "Wifi"]
 
 
 def _scale(chart: object) -> dict[str, str]:

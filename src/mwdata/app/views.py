@@ -514,12 +514,7 @@ def _replay(ctx: Ctx, conversation_id: str) -> None:
                 st.text(f"plugin {pc['plugin_name']}: {state}, {float(pc['latency_seconds'] or 0):.1f} s")
             res = resources[resources["interaction_id"] == t["interaction_id"]]
             for _, r in res.iterrows():
-                name = (
-                    r["article_name"]
-                    if _has(r["article_name"])
-                    else f"(untitled) {r['external_resource_id'] or r['resource_id']}"
-                )
-                st.text(f"resource {name}: {'cited' if _has(r['cited']) else 'served, not cited'}")
+                st.text(f"resource {r['label']}: {'cited' if _has(r['cited']) else 'served, not cited'}")
 
 
 def _hours_since(ts: object, now: pd.Timestamp) -> float | None:

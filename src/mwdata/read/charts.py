@@ -7,6 +7,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from mwdata.read.formatting import UNTITLED
+
 WIDTH = 640
 HEIGHT = 220
 
@@ -28,11 +30,11 @@ def _color(field: str, series: list[str]) -> alt.Color:
 
 
 def unique_labels(df: pd.DataFrame, label: str, key: str) -> pd.Series:
-    """`label` made readable and unique per `key`: a missing label becomes "(untitled) <key>", a label
+    """`label` made readable and unique per `key`: a missing label becomes "<key> (untitled)", a label
     two keys share gets " · <key>" appended, so a chart never merges different things under one bar."""
     text = df[label].astype("string")
     keys = df[key].astype("string")
-    text = text.where(text.notna() & (text.str.strip() != ""), "(untitled) " + keys)
+    text = text.where(text.notna() & (text.str.strip() != ""), keys + UNTITLED)
     shared = text.duplicated(keep=False) & keys.notna()
     return text.where(~shared, text + " · " + keys)
 
@@ -110,7 +112,7 @@ def bars(
         alt.Chart(d)
         .mark_bar()
         .encode(
-            y=alt.Y(f"{category}:N", sort=sort, title=None),
+            y=alt.Y(f"{category}:N", sort=sort, title=None, axis=alt.Axis(labelLimit=260)),
             x=alt.X(f"{value}:Q", title=None, axis=_axis(fmt)),
             tooltip=tooltip,
         )

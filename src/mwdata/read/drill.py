@@ -19,6 +19,7 @@ import pandas as pd
 
 from mwdata.read import measures
 from mwdata.read.filters import DIMENSIONS, Filters
+from mwdata.read.formatting import resource_label_sql
 from mwdata.read.queries import CONVERSATION_DIMS, JOURNEY_DIMS, PLUGIN_DIMS, _t, _where
 from mwdata.read.snapshot import Store
 
@@ -299,7 +300,8 @@ def turn_details(store: Store, schema: str, conversation_id: str) -> tuple[pd.Da
         [conversation_id],
     )
     resources = store.query(
-        f"SELECT interaction_id, resource_id, article_name, external_resource_id, cited "
+        f"SELECT interaction_id, resource_id, "
+        f"{resource_label_sql('article_name', 'external_resource_id', 'resource_id')} AS label, cited "
         f"FROM {_t(schema, 'knowledge_resources')} WHERE conversation_id = ? ORDER BY created_time, plugin_resource_id",
         [conversation_id],
     )

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from mwdata.read.filters import Filters
+from mwdata.read.formatting import resource_label_sql
 from mwdata.read.measures import CONVERSATION, INTERACTION, PLUGIN_CALL, RESOURCE, count
 from mwdata.read.snapshot import Store
 from mwdata.store.schema import STATE_SCHEMA
@@ -377,8 +378,9 @@ def knowledge(store: Store, f: Filters, schema: str) -> Frames:
     r = _t(schema, "knowledge_resources")
     articles = store.query(
         f"""
-        SELECT resource_id, coalesce(any_value(article_name), '(untitled) ' || coalesce(any_value(external_resource_id),
-                                                                              resource_id)) AS article,
+        SELECT resource_id,
+               {resource_label_sql("any_value(article_name)", "any_value(external_resource_id)", "resource_id")}
+                 AS article,
                any_value(external_resource_id) AS external_id,
                {count(RESOURCE["served"])} AS times_served, {count(RESOURCE["cited"])} AS times_cited,
                count(DISTINCT conversation_id) AS conversations,
