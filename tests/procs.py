@@ -73,6 +73,9 @@ def stop_tree(proc: subprocess.Popen[Any], grace: float = GRACE_SECONDS) -> None
             _kill(p, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
+    deadline = time.monotonic() + grace
+    while any(alive(p) for p in tree) and time.monotonic() < deadline:
+        time.sleep(0.05)  # SIGKILL is delivered asynchronously: wait until the tree is really gone
     for stream in (proc.stdout, proc.stderr, proc.stdin):
         if stream is not None:
             with contextlib.suppress(OSError):
