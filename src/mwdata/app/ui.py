@@ -88,7 +88,11 @@ def _sidebar(bounds: tuple[date, date] | None, options: dict[str, list[str]]) ->
     lo, hi = bounds or (today - timedelta(days=29), today)
     default = (max(lo, hi - timedelta(days=29)), hi)
     _filters_from_url(lo, hi, options)
-    if "f_dates" not in st.session_state:
+    kept = st.session_state.get("f_dates")
+    if isinstance(kept, tuple | list) and kept and all(isinstance(d, date) for d in kept):
+        # the store's range can move between runs (a sync, retention): keep the choice inside it
+        st.session_state["f_dates"] = tuple(min(max(d, lo), hi) for d in kept)
+    else:
         st.session_state["f_dates"] = default
     picked: Any = sb.date_input("Date range", min_value=lo, max_value=hi, key="f_dates")
     if isinstance(picked, tuple | list) and len(picked) == 2:

@@ -424,6 +424,8 @@ def drill_down(ctx: Ctx) -> None:
     st.text(dr.describe())  # values come from the URL and the API: text, never Markdown
     st.metric(dr.src.noun.capitalize(), f"{total:,}")
     rows = dr.rows(ctx.store, ctx.filters, ctx.schema)
+    if "interaction_type" in rows:
+        rows["interaction_type"] = rows["interaction_type"].map(drill.enum_label)
     if len(rows) < total:
         st.caption(f"Showing the {len(rows):,} most recent of {total:,}.")
     if "conversation_id" in rows:
