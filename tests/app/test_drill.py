@@ -80,6 +80,8 @@ def test_tile_links_open_lists_that_add_up_to_the_tiles(app_env: Path) -> None:
     ):
         opened = _page("drill", **{k: v[0] for k, v in links[label].items()})
         assert len(opened.dataframe[0].value) == int(tiles[tile].replace(",", "")), label
+    types = set(opened.dataframe[0].value["interaction_type"])  # the interactions list: readable types
+    assert "Free text" in types and not any(t.startswith("INTERACTION_TYPE_") for t in types)
 
 
 def test_journey_explorer_search_and_readable_turns(app_env: Path) -> None:
