@@ -117,6 +117,25 @@ def test_every_other_page_number_equals_its_list(store: Store, f: Filters) -> No
     assert n("resources", "not_cited") == int(t["resources_served"]) - int(t["resources_cited"])
 
 
+@pytest.mark.parametrize(
+    "f",
+    [Filters(date(2026, 4, 1), date(2026, 5, 31)), FILTERS[1]],  # the first reaches the new users
+    ids=["history", "sales-slack"],
+)
+def test_adoption_numbers_equal_their_lists(store: Store, f: Filters) -> None:
+    a = queries.adoption(store, f, S)
+    u = a["users"].iloc[0]
+    assert Drill("daily_users", "active_users").count(store, f, S) == int(u["active_users"])
+    assert len(Drill("roster", "new_users").rows(store, f, S)) == int(u["new_users"])
+    assert int(u["new_users"]) > 0 or f.days < 30
+    last = a["active"].iloc[-1]
+    dau = Drill("daily_users", "active_users", drill.segment(("day", last["day"])))
+    assert len(dau.rows(store, f, S)) == int(last["dau"])
+    for _, r in a["new_returning"].iterrows():
+        week = Drill("roster", "new_users", drill.segment(("week", r["week"])))
+        assert week.count(store, f, S) == int(r["new_users"])
+
+
 def test_drill_round_trips_through_the_url_and_rejects_bad_links() -> None:
     dr = Drill("plugin_calls", "used", (("plugin", "Create Ticket"), ("day", "2026-05-03")))
     assert Drill.from_query(dr.to_query()) == dr

@@ -117,6 +117,9 @@ def adoption(ctx: Ctx) -> None:
         last = a.iloc[-1]
         c = st.columns(3)
         c[0].metric("DAU (last day)", f"{int(last['dau']):,}", help=ui.definition("dau_wau_mau").text)
+        ui.drill_link(
+            c[0], Drill("daily_users", "active_users", drill.segment(("day", last["day"]))), "List them"
+        )
         c[1].metric("WAU (last day)", f"{int(last['wau']):,}", help=ui.definition("dau_wau_mau").text)
         c[2].metric(
             "Stickiness DAU ÷ MAU",
@@ -128,11 +131,24 @@ def adoption(ctx: Ctx) -> None:
     ui.tile(c2[0], "active_users", _v(u, "active_users"), _v(up, "active_users"))
     ui.tile(c2[1], "new_users", _v(u, "new_users"), _v(up, "new_users"))
     ui.tile(c2[2], "retained_users", _v(u, "retained_users"), _v(up, "retained_users"))
+    ui.drill_link(c2[0], Drill("daily_users", "active_users"), "List users")
+    ui.drill_link(c2[1], Drill("roster", "new_users"), "List new users")
     ui.chart(charts.lines(a, "day", ["dau", "wau", "mau"], "Daily, weekly and monthly active users"))
     nr = d["new_returning"]
     if not nr.empty:
         long = nr.melt(id_vars=["week"], var_name="kind", value_name="users")
-        ui.chart(charts.stacked(long, "week", "users", "kind", "New vs returning users per week"))
+        ui.chart(
+            charts.stacked(long, "week", "users", "kind", "New vs returning users per week"),
+            pick=(
+                ["week", "kind"],
+                lambda v: (
+                    Drill("roster", "new_users", drill.segment(("week", _day(v["week"]))))
+                    if v.get("kind") == "new_users" and v.get("week") is not None
+                    else None
+                ),  # returning users: active in the week and not new, listed by neither source
+            ),
+            key="pick_new_returning",
+        )
     ui.chart(charts.heatmap(d["cohorts"]))
     ui.define("active_users", "dau_wau_mau", "new_users", "retained_users")
 

@@ -20,7 +20,7 @@ import pandas as pd
 from mwdata.read import measures
 from mwdata.read.filters import DIMENSIONS, Filters
 from mwdata.read.formatting import resource_label_sql
-from mwdata.read.queries import CONVERSATION_DIMS, JOURNEY_DIMS, PLUGIN_DIMS, _t, _where
+from mwdata.read.queries import CONVERSATION_DIMS, JOURNEY_DIMS, PLUGIN_DIMS, USER_DAILY_DIMS, _t, _where
 from mwdata.read.snapshot import Store
 
 ROW_LIMIT = 5000  # a list longer than this says so (its count stays exact)
@@ -36,6 +36,7 @@ class Source:
     columns: str  # the listed columns (with `group`: the aggregates listed per group)
     order: str
     group: str | None = None  # list one row per distinct value of this column (and count those)
+    date_col: str = "created_time"  # the column the date range applies to
 
 
 _COMMON_SEGMENTS = {
@@ -115,6 +116,35 @@ SOURCES: dict[str, Source] = {
         order="interactions DESC, user_id",
         group="user_id",
     ),
+    # the adoption page's marts: users active per day, and the roster (new = first interaction in range)
+    "daily_users": Source(
+        mart="user_daily",
+        noun="active users",
+        dims=USER_DAILY_DIMS,
+        measures={"active_users": "TRUE"},
+        segments={
+            "day": "date_day = CAST(? AS DATE)",
+            "week": "date_trunc('week', date_day)::DATE = CAST(? AS DATE)",
+            **_HR_SEGMENTS,
+        },
+        columns="count(*) AS days_active, min(date_day) AS first_day, max(date_day) AS last_day",
+        order="days_active DESC, user_id",
+        group="user_id",
+        date_col="date_day",
+    ),
+    "roster": Source(
+        mart="users",
+        noun="new users",
+        dims=USER_DAILY_DIMS,
+        measures={"new_users": "TRUE"},
+        segments={
+            "week": "date_trunc('week', first_interaction_day)::DATE = CAST(? AS DATE)",
+            **_HR_SEGMENTS,
+        },
+        columns="user_id, first_interaction_time, department, location, role",
+        order="first_interaction_time DESC, user_id",
+        date_col="first_interaction_day",
+    ),
 }
 
 
@@ -142,7 +172,7 @@ class Drill:
 
     def where(self, f: Filters) -> tuple[str, list[Any]]:
         """The page's filters (the page queries' own clause), the measure and the segment."""
-        w, p = _where(f, self.src.dims)
+        w, p = _where(f, self.src.dims, self.src.date_col)
         parts = [w, f"({self.src.measures[self.measure]})"]
         for key, value in self.segment:
             parts.append(self.src.segments[key])
