@@ -107,6 +107,9 @@ def test_drill_lists_add_up_on_the_real_marts(demo_dir: Path, tmp_path: Path) ->
         for outcome in ("contained", "escalated", "ticket_filed", "unhelpful"):
             got = drill.conversations(store, f, "analytics", drill.Search(outcomes=(outcome,)), limit=10**7)
             assert len(got) == int(convs[outcome].sum())
+        users = queries.adoption(store, f, "analytics")["users"].iloc[0]
+        assert Drill("daily_users", "active_users").count(store, f, "analytics") == int(users["active_users"])
+        assert len(Drill("roster", "new_users").rows(store, f, "analytics")) == int(users["new_users"])
         one = str(convs["conversation_id"].iloc[0])
         assert not drill.turns(store, "analytics", one).empty
         drill.turn_details(store, "analytics", one)
