@@ -115,9 +115,12 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
             f"""
             CREATE TABLE {s}.moveworks__knowledge_resources AS
             SELECT pc.plugin_call_id || '-r' || k AS plugin_resource_id, 'kb' || CAST(hash(pc.plugin_call_id, k) % 300 AS INT) AS resource_id,
-                   'Article ' || CAST(hash(pc.plugin_call_id, k) % 300 AS INT) AS article_name,
+                   -- some resources carry no name (as on real tenants) and are often cited: the chart must not lump them
+                   CASE WHEN hash(pc.plugin_call_id, k) % 300 < 30 THEN NULL
+                        ELSE 'Article ' || CAST(hash(pc.plugin_call_id, k) % 300 AS INT) END AS article_name,
                    'KB' || lpad(CAST(hash(pc.plugin_call_id, k) % 300 AS VARCHAR), 7, '0') AS external_resource_id,
-                   random() < 0.35 AS cited, pc.conversation_id, pc.created_time,
+                   random() < CASE WHEN hash(pc.plugin_call_id, k) % 300 < 30 THEN 0.9 ELSE 0.35 END AS cited,
+                   pc.plugin_call_id, pc.interaction_id, pc.conversation_id, pc.created_time,
                    random() < 0.03 AS conversation_unhelpful, random() < 0.05 AS conversation_ticket_filed,
                    pc.platform, pc.route, pc.conversation_domain, pc.department, pc.location, pc.role, pc.is_test_user
             FROM {s}.moveworks__plugin_calls pc, range(3) r(k)
@@ -135,10 +138,12 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
                    coalesce(j.escalated, FALSE) AS is_escalated,
                    coalesce(j.used > 0 AND NOT j.escalated AND NOT j.unhelpful, FALSE) AS is_contained,
                    coalesce(j.served, 0) AS plugins_served, coalesce(j.used, 0) AS plugins_used,
+                   coalesce(j.ticket, FALSE) AS is_ticket_filed, coalesce(j.unhelpful, FALSE) AS has_unhelpful_feedback,
                    CASE WHEN j.used > 0 AND b.route <> 'Notification' THEN random() * 30 END AS minutes_to_resolution
             FROM {s}.moveworks__conversations_base b
             LEFT JOIN (SELECT conversation_id, count(*) AS n, bool_or(is_escalated) AS escalated,
-                              bool_or(feedback = 'UNHELPFUL') AS unhelpful, sum(plugins_served) AS served,
+                              bool_or(feedback = 'UNHELPFUL') AS unhelpful, bool_or(label = 'file_ticket') AS ticket,
+                              sum(plugins_served) AS served,
                               sum(plugins_used) AS used
                        FROM {s}.moveworks__journey GROUP BY 1) j USING (conversation_id)
             """
@@ -176,7 +181,7 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
                           ELSE seen.first_seen END AS first_interaction_time
               FROM {s}.hr h LEFT JOIN seen USING (user_id)
             )
-            SELECT user_id, access_to_bot, first_interaction_time,
+            SELECT user_id, 'user' || user_id || '@example.com' AS email, access_to_bot, first_interaction_time,
                    CAST(first_interaction_time AS DATE) AS first_interaction_day, department, location, role,
                    is_test_user
             FROM u

@@ -15,11 +15,13 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 from benchmarks import dashboard_data
-from mwdata.read import queries
+from mwdata.read import drill, queries
+from mwdata.read.drill import Drill
 from mwdata.read.filters import Filters
 from mwdata.read.snapshot import Store
 
@@ -74,8 +76,48 @@ def main() -> None:
         worst = max(worst, p95)
         print(f"| {name} | {statistics.median(times):.0f} | {p95:.0f} | {times[-1]:.0f} |")
     print(f"\nworst page p95: {worst:.0f} ms (target 300 ms)")
+    drills(store, args.schema, sets, args.repeats)
     store.close()
     tmp.cleanup()
+
+
+def drills(store: Store, schema: str, sets: list[Filters], repeats: int) -> None:
+    """The drill-down page as a click opens it (the count, then up to 5,000 rows) and the journey
+    explorer's searches, over the same filter sets."""
+    plugin = queries.plugins(store, sets[0], schema)["plugins"]["plugin_name"].iloc[0]
+    day = sets[0].end
+    cases: dict[str, Callable[[Filters], object]] = {}
+    for name, d in {
+        "drill: conversations (overview tile)": Drill("conversations", "conversations"),
+        "drill: escalated conversations on a day": Drill(
+            "conversations", "escalated", drill.segment(("day", day))
+        ),
+        "drill: used calls of the top plugin": Drill(
+            "plugin_calls", "used", drill.segment(("plugin", plugin))
+        ),
+        "drill: active users (grouped)": Drill("users", "active_users"),
+        "drill: interactions (overview tile)": Drill("interactions", "interactions"),
+    }.items():
+        cases[name] = lambda f, d=d: (d.count(store, f, schema), d.rows(store, f, schema))
+    cases["journey: list, no search"] = lambda f: drill.conversations(store, f, schema, drill.Search())
+    cases["journey: e-mail + outcome"] = lambda f: drill.conversations(
+        store, f, schema, drill.Search(email="user1", outcomes=("escalated",))
+    )
+    cases["journey: plugin + topic"] = lambda f: drill.conversations(
+        store, f, schema, drill.Search(plugin=plugin, topic="vpn")
+    )
+    print("\n| drill-down / journey | p50 ms | p95 ms | max ms |\n|---|---:|---:|---:|")
+    for name, run in cases.items():
+        for f in sets:
+            run(f)
+        times = []
+        for i in range(repeats):
+            t = time.perf_counter()
+            run(sets[i % len(sets)])
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        print(f"| {name} | {statistics.median(times):.0f} | {p95:.0f} | {times[-1]:.0f} |")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,33 @@ def simulator(small_dataset):  # type: ignore[no-untyped-def]
     yield make
     for sim in started:
         sim.stop()
+
+
+# --- no process outlives the session ----------------------------------------------------------
+def pytest_configure(config: pytest.Config) -> None:
+    """Mark every process the tests start (they inherit the environment) with this pytest's pid;
+    under pytest-xdist each worker marks its own."""
+    from tests.procs import OWNER_ENV
+
+    os.environ[OWNER_ENV] = str(os.getpid())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_outlives_the_session():  # type: ignore[no-untyped-def]
+    """Fails the session when a server (or any process) a test started is still running at the end:
+    the suite once left `streamlit run` and `mwdata simulate` orphaned for hours. They are killed."""
+    from tests.procs import leftovers
+
+    yield
+    left = leftovers()
+    for pid, _ in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    if left:
+        pytest.fail(
+            "processes started by the tests were still running at the end of the session (killed now): "
+            + "; ".join(f"pid {pid}: {cmd}" for pid, cmd in left)
+        )
 
 
 # --- CI strictness -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mwdata.app import server
+from tests import procs
 from tests.api.conftest import scripted  # noqa: F401 (fixture for test_run.py)
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,27 +30,27 @@ def dashboard_process(
     env = dict(os.environ)
     env["MWDATA_CONFIG"] = str(config)
     env.update(extra_env or {})
-    return subprocess.Popen(
+    return procs.spawn(
         [MWDATA, "dashboard", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
 
 
 @pytest.fixture
 def running_dashboard(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """Factory: start `mwdata dashboard` on a config file; stopped at teardown."""
-    procs: list[subprocess.Popen[bytes]] = []
+    """Factory: start `mwdata dashboard` on a config file; stopped with its process tree at teardown."""
+    started: list[subprocess.Popen[bytes]] = []
 
     def start(config: Path) -> str:
         port = server.free_port()
         proc = dashboard_process(config, port)
-        procs.append(proc)
+        started.append(proc)
         url = f"http://127.0.0.1:{port}"
         server.wait_ready(url, proc, timeout=90)
         return url
 
     yield start
-    for p in procs:
-        server.stop(p)
+    for p in started:
+        procs.stop_tree(p)
 
 
 @pytest.fixture(scope="session")

@@ -113,3 +113,97 @@ def test_token_login_and_api_text_as_text(browser: Any, running_dashboard: Any, 
         assert not [u for u in requested if "evil.example" in u]
     finally:
         page.close()
+
+
+def _settle(page: Any) -> None:
+    page.wait_for_function(RENDERED, timeout=60_000)
+    page.wait_for_timeout(500)
+    page.wait_for_function(RENDERED, timeout=60_000)
+
+
+def _metric(page: Any, label: str) -> int:
+    tile = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text(label, exact=True)).first
+    return int(tile.locator('[data-testid="stMetricValue"]').inner_text().replace(",", ""))
+
+
+def _listed_rows(page: Any) -> int:
+    """Rows of the drill-down table, from the grid's accessible row count (minus its header row)."""
+    grid = page.locator('[data-testid="stDataFrame"] [aria-rowcount]').first
+    return int(grid.get_attribute("aria-rowcount")) - 1
+
+
+def _open_drill(page: Any, expected: int, url_part: str) -> None:
+    page.wait_for_url(f"**/drill?**{url_part}**", timeout=60_000)
+    page.get_by_role("heading", name="Drill-down", level=1).wait_for(timeout=60_000)
+    _settle(page)
+    assert _metric(page, page.locator('[data-testid="stMetricLabel"]').first.inner_text()) == expected
+    assert _listed_rows(page) == expected > 0
+
+
+@pytest.mark.browser
+def test_drill_down_in_chromium(browser: Any, running_dashboard: Any, mart_config: Path) -> None:
+    """Click a plugins bar and an overview tile, land on the rows behind each (they add up to the
+    number clicked), open one journey, and reload the shared drill-down link to the same view."""
+    import re
+    from urllib.parse import parse_qs, urlparse
+
+    url = running_dashboard(mart_config)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{url}/plugins", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Plugins", level=1).wait_for(timeout=60_000)
+        _settle(page)
+        bars = page.locator('[data-testid="stVegaLiteChart"]').first.locator(
+            'path[aria-roledescription="bar"]'
+        )
+        labels = [bars.nth(i).get_attribute("aria-label") or "" for i in range(bars.count())]
+        i = next(i for i, lb in enumerate(labels) if "measure: used" in lb)
+        clicked = int(re.search(r"value: ([\d,]+)", labels[i]).group(1).replace(",", ""))  # type: ignore[union-attr]
+        plugin = re.search(r"plugin_name: ([^;]+);", labels[i]).group(1)  # type: ignore[union-attr]
+        box = bars.nth(i).bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        _open_drill(page, clicked, "measure=used")
+        shared = page.url
+        assert parse_qs(urlparse(shared).query)["by_plugin"] == [plugin]
+        page.screenshot(path=str(ARTIFACTS / "drill-plugin.png"), full_page=True)
+
+        # one journey: select the first listed row (its selection box, left of the first cell)
+        grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+        page.mouse.click(grid["x"] + 18, grid["y"] + 35 + 17)
+        page.wait_for_url("**/journey?**conversation=**", timeout=60_000)
+        conv = parse_qs(urlparse(page.url).query)["conversation"][0]
+        page.get_by_role("heading", name="Journey explorer", level=1).wait_for(timeout=60_000)
+        page.get_by_text(conv, exact=True).wait_for(timeout=60_000)
+        page.get_by_text(f"plugin {plugin}: ", exact=False).first.wait_for(timeout=60_000)
+
+        # an overview tile: its link lists the conversations it counts
+        page.goto(f"{url}/", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Executive overview", level=1).wait_for(timeout=60_000)
+        _settle(page)
+        tile = _metric(page, "Conversations")
+        page.get_by_role("link", name="List conversations").click()
+        _open_drill(page, tile, "measure=conversations")
+
+        # a point of a line chart: the conversations of one day
+        page.go_back()
+        page.get_by_role("heading", name="Executive overview", level=1).wait_for(timeout=60_000)
+        _settle(page)
+        points = page.locator('[data-testid="stVegaLiteChart"]').first.locator(
+            'path[aria-roledescription="point"]'
+        )
+        labels = [points.nth(i).get_attribute("aria-label") or "" for i in range(points.count())]
+        i = next(i for i, lb in enumerate(labels) if "series: conversations" in lb and "value: 0;" not in lb)
+        day_value = int(re.search(r"value: ([\d,]+)", labels[i]).group(1).replace(",", ""))  # type: ignore[union-attr]
+        box = points.nth(i).bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        _open_drill(page, day_value, "by_day=")
+    finally:
+        page.close()
+
+    again = browser.new_page(viewport={"width": 1400, "height": 1000})  # a new session: the link alone
+    try:
+        again.goto(shared, wait_until="domcontentloaded")
+        _open_drill(again, clicked, "measure=used")
+        again.get_by_text(f"plugin calls · used · plugin = {plugin}", exact=True).wait_for(timeout=30_000)
+    finally:
+        again.close()

@@ -74,3 +74,44 @@ def test_overview_equals_the_real_marts(demo_dir: Path, monkeypatch: pytest.Monk
         at.switch_page(f"screens/{page}.py").run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert not at.error or page == "health", (page, [e.value for e in at.error])
+
+
+def test_drill_lists_add_up_on_the_real_marts(demo_dir: Path, tmp_path: Path) -> None:
+    """The drill-down and journey queries on marts the real chain built (every column they read
+    exists there), each list equal to the number it opens from."""
+    from mwdata.read import drill, queries
+    from mwdata.read.drill import Drill
+    from mwdata.read.filters import Filters
+    from mwdata.read.snapshot import Store
+
+    store = Store(demo_dir / "demo.duckdb", snapshot_dir=tmp_path / "snaps")
+    try:
+        lo, hi = queries.date_bounds(store, "analytics")  # type: ignore[misc]
+        f = Filters(lo, hi)
+        k = queries.kpis(store, f, "analytics").iloc[0]
+        assert Drill("conversations", "escalated").count(store, f, "analytics") == int(
+            k["escalated_conversations"]
+        )
+        assert Drill("users", "active_users").count(store, f, "analytics") == int(k["active_users"])
+        plugins = queries.plugins(store, f, "analytics")["plugins"]
+        assert not plugins.empty
+        for _, r in plugins.iterrows():
+            dr = Drill("plugin_calls", "used", drill.segment(("plugin", r["plugin_name"])))
+            assert len(dr.rows(store, f, "analytics")) == int(r["used"])
+        top = queries.knowledge(store, f, "analytics")["top_articles"]
+        for _, r in top.head(5).iterrows():
+            dr = Drill("resources", "cited", drill.segment(("resource", r["resource_id"])))
+            assert dr.count(store, f, "analytics") == int(r["times_cited"])
+        convs = drill.conversations(store, f, "analytics", drill.Search(), limit=10**7)
+        assert len(convs) > 0
+        for outcome in ("contained", "escalated", "ticket_filed", "unhelpful"):
+            got = drill.conversations(store, f, "analytics", drill.Search(outcomes=(outcome,)), limit=10**7)
+            assert len(got) == int(convs[outcome].sum())
+        users = queries.adoption(store, f, "analytics")["users"].iloc[0]
+        assert Drill("daily_users", "active_users").count(store, f, "analytics") == int(users["active_users"])
+        assert len(Drill("roster", "new_users").rows(store, f, "analytics")) == int(users["new_users"])
+        one = str(convs["conversation_id"].iloc[0])
+        assert not drill.turns(store, "analytics", one).empty
+        drill.turn_details(store, "analytics", one)
+    finally:
+        store.close()

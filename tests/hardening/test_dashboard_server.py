@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from mwdata.app import server
+from tests import procs
 from tests.app.conftest import mart_store  # noqa: F401 (fixture)
 
 MWDATA = str(Path(sys.executable).with_name("mwdata"))
@@ -75,7 +76,7 @@ def dashboard(mart_store: Path, tmp_path: Path) -> Iterator[object]:  # noqa: F8
         env["MWDATA_CONFIG"] = str(cfg)
         env["TMPDIR"] = str(tmp_path)  # the snapshot roots land here, where the test can look
         port = server.free_port()
-        proc = subprocess.Popen(
+        proc = procs.spawn(
             [MWDATA, "dashboard", "--port", str(port), *args],
             env=env,
             stdout=subprocess.PIPE,
@@ -89,10 +90,8 @@ def dashboard(mart_store: Path, tmp_path: Path) -> Iterator[object]:  # noqa: F8
 
     yield start
     for run, child in started:
-        if run.proc.poll() is None:
-            run.proc.kill()
-            run.proc.wait()
-        if child is not None:
+        procs.stop_tree(run.proc)
+        if child is not None and _alive(child):  # Streamlit, in a group of its own, orphaned by a kill
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child, signal.SIGKILL)
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import procs
+
 EXE = str(Path(sys.executable).parent / "mwdata")
 
 
@@ -65,7 +67,7 @@ def test_serves_until_interrupted(
     samples_dir: Path, sig: signal.Signals, inherit_ignored_sigint: bool
 ) -> None:
     """Either stop signal ends the server cleanly, whatever signal dispositions it inherited."""
-    proc = subprocess.Popen(
+    proc = procs.spawn(
         [EXE, "simulate", "--port", "0", "--from-samples", str(samples_dir), "--api-key", "k1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -86,9 +88,7 @@ def test_serves_until_interrupted(
         assert proc.returncode == 0, err
         assert "stopped after" in out and "Traceback" not in err
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        procs.stop_tree(proc)
 
 
 def test_behaviour_knobs() -> None:

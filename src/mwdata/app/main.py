@@ -20,8 +20,15 @@ if ctx is None:
     st.stop()
 else:
     pages = [
-        st.Page(str(HERE / "screens" / f"{key}.py"), title=title, icon=icon, default=(key == "overview"))
+        st.Page(
+            str(HERE / "screens" / f"{key}.py"),
+            title=title,
+            icon=icon,
+            default=(key == "overview"),
+            visibility="hidden" if key == "drill" else "visible",  # reached by clicking a number
+        )
         for key, (title, icon, _) in PAGES.items()
-        if key != "journey" or ctx.show_pii
     ]
-    st.navigation(pages).run()
+    current = st.navigation(pages)
+    ui.tidy_url(current.url_path)
+    current.run()

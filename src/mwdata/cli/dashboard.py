@@ -62,7 +62,11 @@ def register(app: typer.Typer) -> None:
     def dashboard(
         host: str = typer.Option("127.0.0.1", help="Address to bind (default: loopback only)."),
         port: int = typer.Option(8501, min=1, max=65535, help="Port to listen on."),
-        no_pii: bool = typer.Option(False, "--no-pii", help="Hide utterances and the journey explorer."),
+        no_pii: bool = typer.Option(
+            False,
+            "--no-pii",
+            help="Hide utterances, replies and e-mails (the journey explorer shows structure only).",
+        ),
     ) -> None:
         """Serve the Streamlit dashboard over the store's marts."""
         cfg = common.config()

@@ -16,6 +16,8 @@ from typing import Any
 import pandas as pd
 
 from mwdata.read.filters import Filters
+from mwdata.read.formatting import resource_label_sql
+from mwdata.read.measures import CONVERSATION, INTERACTION, PLUGIN_CALL, RESOURCE, count
 from mwdata.read.snapshot import Store
 from mwdata.store.schema import STATE_SCHEMA
 
@@ -106,16 +108,16 @@ def kpis(store: Store, f: Filters, schema: str) -> pd.DataFrame:
     return store.query(
         f"""
         WITH j AS (
-          SELECT count(DISTINCT user_id) AS active_users, count(*) AS user_interactions,
-                 count(*) FILTER (WHERE feedback = 'HELPFUL') AS helpful,
-                 count(*) FILTER (WHERE feedback IN ('HELPFUL', 'UNHELPFUL')) AS feedback_total
+          SELECT count(DISTINCT user_id) AS active_users, {count(INTERACTION["interactions"])} AS user_interactions,
+                 {count(INTERACTION["helpful"])} AS helpful,
+                 {count(INTERACTION["feedback"])} AS feedback_total
           FROM {_t(schema, "journey")} WHERE {wj}
         ), c AS (
-          SELECT count(*) AS conversations,
-                 count(*) FILTER (WHERE is_user_engaged) AS engaged_conversations,
-                 count(*) FILTER (WHERE is_user_engaged AND is_escalated) AS escalated_conversations,
-                 count(*) FILTER (WHERE is_user_engaged AND route = 'DM') AS engaged_dm_conversations,
-                 count(*) FILTER (WHERE is_user_engaged AND route = 'DM' AND is_contained) AS contained_conversations
+          SELECT {count(CONVERSATION["conversations"])} AS conversations,
+                 {count(CONVERSATION["engaged"])} AS engaged_conversations,
+                 {count(CONVERSATION["escalated"])} AS escalated_conversations,
+                 {count(CONVERSATION["engaged_dm"])} AS engaged_dm_conversations,
+                 {count(CONVERSATION["contained"])} AS contained_conversations
           FROM {_t(schema, "conversations")} WHERE {wc}
         )
         SELECT j.*, c.*,
@@ -138,8 +140,8 @@ def overview(store: Store, f: Filters, schema: str) -> Frames:
                  count(*) AS user_interactions
           FROM {_t(schema, "journey")} WHERE {wj} GROUP BY 1
         ), c AS (
-          SELECT CAST(created_time AS DATE) AS day, count(*) AS conversations,
-                 count(*) FILTER (WHERE is_user_engaged AND is_escalated) AS escalated_conversations
+          SELECT CAST(created_time AS DATE) AS day, {count(CONVERSATION["conversations"])} AS conversations,
+                 {count(CONVERSATION["escalated"])} AS escalated_conversations
           FROM {_t(schema, "conversations")} WHERE {wc} GROUP BY 1
         )
         SELECT coalesce(u.day, c.day) AS day, coalesce(active_users, 0) AS active_users,
@@ -287,32 +289,39 @@ def segments(store: Store, f: Filters, schema: str) -> Frames:
     return by
 
 
+# The outcomes funnel: (measure of `measures.CONVERSATION`, stage label), in order.
+FUNNEL = (
+    ("conversations", "Conversations"),
+    ("engaged", "User-engaged"),
+    ("plugin_served", "Plugin served"),
+    ("plugin_used", "Plugin used"),
+    ("contained", "Contained (DM)"),
+)
+
+
 def outcomes(store: Store, f: Filters, schema: str) -> Frames:
     w, p = _where(f, CONVERSATION_DIMS)
     c = _t(schema, "conversations")
     funnel = store.query(
         f"""
-        SELECT * FROM (VALUES (1, 'Conversations'), (2, 'User-engaged'), (3, 'Plugin served'),
-                              (4, 'Plugin used'), (5, 'Contained (DM)')) AS s(step, stage)
+        SELECT * FROM (VALUES {", ".join(f"({i}, '{label}', '{m}')" for i, (m, label) in enumerate(FUNNEL, 1))})
+          AS s(step, stage, measure)
         JOIN (
-          SELECT count(*) AS s1, count(*) FILTER (WHERE is_user_engaged) AS s2,
-                 count(*) FILTER (WHERE is_user_engaged AND plugins_served > 0) AS s3,
-                 count(*) FILTER (WHERE is_user_engaged AND plugins_used > 0) AS s4,
-                 count(*) FILTER (WHERE is_user_engaged AND route = 'DM' AND is_contained) AS s5
+          SELECT {", ".join(f"{count(CONVERSATION[m])} AS s{i}" for i, (m, _) in enumerate(FUNNEL, 1))}
           FROM {c} WHERE {w}
         ) ON TRUE
         """,
         p,
     )
     funnel["conversations"] = [funnel.loc[i, f"s{int(funnel.loc[i, 'step'])}"] for i in funnel.index]
-    funnel = funnel[["step", "stage", "conversations"]].sort_values("step").reset_index(drop=True)
+    funnel = funnel[["step", "stage", "measure", "conversations"]].sort_values("step").reset_index(drop=True)
     trend = store.query(
         f"""
         SELECT date_trunc('week', created_time)::DATE AS week,
-               count(*) FILTER (WHERE is_user_engaged AND route = 'DM' AND is_contained)
-                 / nullif(count(*) FILTER (WHERE is_user_engaged AND route = 'DM'), 0) AS containment_rate,
-               count(*) FILTER (WHERE is_user_engaged AND is_escalated)
-                 / nullif(count(*) FILTER (WHERE is_user_engaged), 0) AS escalation_rate
+               {count(CONVERSATION["contained"])}
+                 / nullif({count(CONVERSATION["engaged_dm"])}, 0) AS containment_rate,
+               {count(CONVERSATION["escalated"])}
+                 / nullif({count(CONVERSATION["engaged"])}, 0) AS escalation_rate
         FROM {c} WHERE {w} GROUP BY 1 ORDER BY 1
         """,
         p,
@@ -320,8 +329,8 @@ def outcomes(store: Store, f: Filters, schema: str) -> Frames:
     by_route = store.query(
         f"""
         SELECT route, coalesce(primary_domain, '(none)') AS domain, count(*) AS conversations,
-               count(*) FILTER (WHERE is_user_engaged) AS engaged,
-               count(*) FILTER (WHERE is_user_engaged AND is_escalated) AS escalated
+               {count(CONVERSATION["engaged"])} AS engaged,
+               {count(CONVERSATION["escalated"])} AS escalated
         FROM {c} WHERE {w} GROUP BY 1, 2 ORDER BY conversations DESC, 1, 2
         """,
         p,
@@ -340,9 +349,9 @@ def plugins(store: Store, f: Filters, schema: str) -> Frames:
     w, p = _where(f, PLUGIN_DIMS)
     table = store.query(
         f"""
-        SELECT plugin_name, any_value(is_native) AS is_native, count(*) AS calls,
-               count(*) FILTER (WHERE served) AS served, count(*) FILTER (WHERE used) AS used,
-               count(*) FILTER (WHERE NOT served) AS unsuccessful,
+        SELECT plugin_name, any_value(is_native) AS is_native, {count(PLUGIN_CALL["calls"])} AS calls,
+               {count(PLUGIN_CALL["served"])} AS served, {count(PLUGIN_CALL["used"])} AS used,
+               {count(PLUGIN_CALL["unsuccessful"])} AS unsuccessful,
                count(*) FILTER (WHERE served) / count(*) AS served_rate,
                count(*) FILTER (WHERE used) / nullif(count(*) FILTER (WHERE served), 0) AS used_rate,
                median(latency_seconds) AS latency_p50_s, quantile_cont(latency_seconds, 0.9) AS latency_p90_s,
@@ -355,8 +364,8 @@ def plugins(store: Store, f: Filters, schema: str) -> Frames:
     )
     trend = store.query(
         f"""
-        SELECT CAST(created_time AS DATE) AS day, count(*) FILTER (WHERE served) AS served,
-               count(*) FILTER (WHERE used) AS used, count(*) FILTER (WHERE NOT served) AS unsuccessful
+        SELECT CAST(created_time AS DATE) AS day, {count(PLUGIN_CALL["served"])} AS served,
+               {count(PLUGIN_CALL["used"])} AS used, {count(PLUGIN_CALL["unsuccessful"])} AS unsuccessful
         FROM {_t(schema, "plugin_calls")} WHERE {w} GROUP BY 1 ORDER BY 1
         """,
         p,
@@ -369,8 +378,11 @@ def knowledge(store: Store, f: Filters, schema: str) -> Frames:
     r = _t(schema, "knowledge_resources")
     articles = store.query(
         f"""
-        SELECT resource_id, any_value(article_name) AS article, any_value(external_resource_id) AS external_id,
-               count(*) AS times_served, count(*) FILTER (WHERE cited) AS times_cited,
+        SELECT resource_id,
+               {resource_label_sql("any_value(article_name)", "any_value(external_resource_id)", "resource_id")}
+                 AS article,
+               any_value(external_resource_id) AS external_id,
+               {count(RESOURCE["served"])} AS times_served, {count(RESOURCE["cited"])} AS times_cited,
                count(DISTINCT conversation_id) AS conversations,
                count(DISTINCT conversation_id) FILTER (WHERE conversation_unhelpful) AS unhelpful_conversations,
                count(DISTINCT conversation_id) FILTER (WHERE conversation_ticket_filed) AS ticket_conversations,
@@ -409,12 +421,11 @@ def gaps(store: Store, f: Filters, schema: str) -> Frames:
         SELECT coalesce(topic, '(no topic)') AS topic, coalesce(interaction_domain, '(none)') AS domain,
                count(*) AS volume,
                count(*) FILTER (WHERE cited_resources = 0) AS without_citation,
-               count(*) FILTER (WHERE feedback = 'UNHELPFUL') AS unhelpful,
+               {count(INTERACTION["unhelpful"])} AS unhelpful,
                count(*) FILTER (WHERE is_escalated) AS escalated,
-               (count(*) FILTER (WHERE cited_resources = 0 OR feedback = 'UNHELPFUL' OR is_escalated)) / count(*)
-                 AS failure_rate,
-               count(*) FILTER (WHERE cited_resources = 0 OR feedback = 'UNHELPFUL' OR is_escalated) AS gap_score
-        FROM {_t(schema, "journey")} WHERE {w} AND interaction_type = 'INTERACTION_TYPE_FREE_TEXT'
+               {count(INTERACTION["gap"])} / count(*) AS failure_rate,
+               {count(INTERACTION["gap"])} AS gap_score
+        FROM {_t(schema, "journey")} WHERE {w} AND {INTERACTION["free_text"]}
         GROUP BY 1, 2 ORDER BY gap_score DESC, volume DESC, 1, 2 LIMIT 50
         """,
         p,
@@ -428,16 +439,16 @@ def feedback(store: Store, f: Filters, schema: str) -> Frames:
     trend = store.query(
         f"""
         SELECT date_trunc('week', created_time)::DATE AS week,
-               count(*) FILTER (WHERE feedback = 'HELPFUL') AS helpful,
-               count(*) FILTER (WHERE feedback = 'UNHELPFUL') AS unhelpful
+               {count(INTERACTION["helpful"])} AS helpful,
+               {count(INTERACTION["unhelpful"])} AS unhelpful
         FROM {j} WHERE {w} AND feedback IS NOT NULL GROUP BY 1 ORDER BY 1
         """,
         p,
     )
     comments = store.query(
         f"""
-        SELECT created_time, platform, department, content AS comment
-        FROM {j} WHERE {w} AND is_csat_comment ORDER BY created_time DESC, interaction_id LIMIT 200
+        SELECT created_time, platform, department, content AS comment, conversation_id
+        FROM {j} WHERE {w} AND {INTERACTION["csat_comment"]} ORDER BY created_time DESC, interaction_id LIMIT 200
         """,
         p,
     )
@@ -452,14 +463,14 @@ def efficiency(store: Store, f: Filters, schema: str) -> Frames:
         SELECT date_trunc('week', created_time)::DATE AS week, count(minutes_to_resolution) AS resolved,
                median(minutes_to_resolution) AS ttr_p50_min, quantile_cont(minutes_to_resolution, 0.9) AS ttr_p90_min
         FROM {_t(schema, "conversations")}
-        WHERE {wc} AND minutes_to_resolution IS NOT NULL AND minutes_to_resolution <= 1440
+        WHERE {wc} AND {CONVERSATION["resolved"]}
         GROUP BY 1 ORDER BY 1
         """,
         pc,
     )
     saved = store.query(
         f"""
-        SELECT plugin_name, count(*) FILTER (WHERE used) AS used_calls,
+        SELECT plugin_name, {count(PLUGIN_CALL["used"])} AS used_calls,
                sum(CASE WHEN used THEN minutes_saved ELSE 0 END) AS minutes_saved
         FROM {_t(schema, "plugin_calls")} WHERE {wp} GROUP BY 1 HAVING count(*) FILTER (WHERE used) > 0
         ORDER BY minutes_saved DESC, plugin_name
@@ -470,30 +481,10 @@ def efficiency(store: Store, f: Filters, schema: str) -> Frames:
 
 
 def journey_list(store: Store, f: Filters, schema: str) -> Frames:
-    w, p = _where(f, CONVERSATION_DIMS)
-    return {
-        "conversations": store.query(
-            f"""
-            SELECT conversation_id, created_time, route, primary_domain, platform, user_interaction_count,
-                   is_escalated, is_contained
-            FROM {_t(schema, "conversations")} WHERE {w} AND is_user_engaged
-            ORDER BY created_time DESC, conversation_id LIMIT 200
-            """,
-            p,
-        )
-    }
+    """What the journey explorer lists before any search (the search itself: `mwdata.read.drill`)."""
+    from mwdata.read import drill  # drill-down builds on this module
 
-
-def journey_replay(store: Store, schema: str, conversation_id: str) -> pd.DataFrame:
-    """Every user turn of one conversation, with the bot's reply and the plugins involved."""
-    return store.query(
-        f"""
-        SELECT created_time, interaction_type, label, content, bot_reply, plugins_served, plugins_used,
-               plugins_unsuccessful, cited_resources, feedback, is_escalated
-        FROM {_t(schema, "journey")} WHERE conversation_id = ? ORDER BY created_time, interaction_id
-        """,
-        [conversation_id],
-    )
+    return {"conversations": drill.conversations(store, f, schema, drill.Search())}
 
 
 RAW_TABLES = ("conversations", "interactions", "plugin_calls", "plugin_resources", "users")
