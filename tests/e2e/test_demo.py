@@ -21,6 +21,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
     r = run_cli("demo", "--small", "--no-serve", "--out", str(out), env={}, cwd=out, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "Traceback" not in r.stdout + r.stderr  # a newcomer's first screen is clean
     for step in ("[1/6]", "[2/6]", "[3/6]", "[4/6]", "[5/6]", "[6/6]"):
         assert step in r.stdout  # progress at every step
     return out
