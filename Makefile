@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 
 # Independent test files run in parallel (most tests wait on servers and subprocesses, not the CPU);
 # whole files per worker so module fixtures are built once. `pytest -n 0` runs them serially.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
