@@ -152,3 +152,16 @@ def test_other_pages_drop_the_drill_parameters_but_keep_the_filters(app_env: Pat
     assert "drill" not in at.query_params and "measure" not in at.query_params
     kept = _at("drill", drill="plugin_calls", measure="used", by_plugin="Forms")
     assert kept.query_params["by_plugin"] in ("Forms", ["Forms"])
+
+
+def test_adoption_tile_links_list_the_trailing_active_users(app_env: Path) -> None:
+    at = _page("adoption")
+    tiles = {m.label: m.value for m in at.metric}
+    links = [parse_qs(e.proto.query_string) for e in at.get("page_link")]
+    by_segment = {
+        next(k for k in q if k.startswith("by_")): q for q in links if any(k.startswith("by_") for k in q)
+    }
+    for key, tile in (("by_day", "DAU (last day)"), ("by_week_to", "WAU (last day)")):
+        opened = _page("drill", **{k: v[0] for k, v in by_segment[key].items()})
+        assert len(opened.dataframe[0].value) == int(tiles[tile].replace(",", "")), key
+    assert "by_month_to" in by_segment  # stickiness lists its MAU

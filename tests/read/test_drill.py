@@ -131,6 +131,10 @@ def test_adoption_numbers_equal_their_lists(store: Store, f: Filters) -> None:
     last = a["active"].iloc[-1]
     dau = Drill("daily_users", "active_users", drill.segment(("day", last["day"])))
     assert len(dau.rows(store, f, S)) == int(last["dau"])
+    for key, col in (("week_to", "wau"), ("month_to", "mau")):  # trailing windows, whatever the start
+        for _, day in a["active"].iterrows():
+            trailing = Drill("trailing_users", "active_users", drill.segment((key, day["day"])))
+            assert trailing.count(store, f, S) == int(day[col]), (key, day["day"])
     for _, r in a["new_returning"].iterrows():
         week = Drill("roster", "new_users", drill.segment(("week", r["week"])))
         assert week.count(store, f, S) == int(r["new_users"])

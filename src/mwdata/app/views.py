@@ -121,10 +121,20 @@ def adoption(ctx: Ctx) -> None:
             c[0], Drill("daily_users", "active_users", drill.segment(("day", last["day"]))), "List them"
         )
         c[1].metric("WAU (last day)", f"{int(last['wau']):,}", help=ui.definition("dau_wau_mau").text)
+        ui.drill_link(
+            c[1],
+            Drill("trailing_users", "active_users", drill.segment(("week_to", last["day"]))),
+            "List them",
+        )
         c[2].metric(
             "Stickiness DAU ÷ MAU",
             f"{(last['dau'] / last['mau']) if last['mau'] else 0:.1%}",
             help=ui.definition("dau_wau_mau").text,
+        )
+        ui.drill_link(  # a rate tile lists its denominator's users here: DAU is the tile beside it
+            c[2],
+            Drill("trailing_users", "active_users", drill.segment(("month_to", last["day"]))),
+            "List MAU",
         )
     u, up = d["users"], d["users_previous"]
     c2 = st.columns(3)
@@ -133,7 +143,27 @@ def adoption(ctx: Ctx) -> None:
     ui.tile(c2[2], "retained_users", _v(u, "retained_users"), _v(up, "retained_users"))
     ui.drill_link(c2[0], Drill("daily_users", "active_users"), "List users")
     ui.drill_link(c2[1], Drill("roster", "new_users"), "List new users")
-    ui.chart(charts.lines(a, "day", ["dau", "wau", "mau"], "Daily, weekly and monthly active users"))
+    trailing = {
+        "dau": ("daily_users", "day"),
+        "wau": ("trailing_users", "week_to"),
+        "mau": ("trailing_users", "month_to"),
+    }
+    ui.chart(
+        charts.lines(a, "day", ["dau", "wau", "mau"], "Daily, weekly and monthly active users"),
+        pick=(
+            ["day", "series"],
+            lambda v: (
+                Drill(
+                    trailing[v["series"]][0],
+                    "active_users",
+                    drill.segment((trailing[v["series"]][1], _day(v["day"]))),
+                )
+                if v.get("series") in trailing and v.get("day") is not None
+                else None
+            ),
+        ),
+        key="pick_active_users",
+    )
     nr = d["new_returning"]
     if not nr.empty:
         long = nr.melt(id_vars=["week"], var_name="kind", value_name="users")

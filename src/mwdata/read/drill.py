@@ -32,11 +32,11 @@ class Source:
     noun: str  # "conversations", "plugin calls", "resources served"
     dims: Mapping[str, str | None]
     measures: Mapping[str, str]
-    segments: Mapping[str, str]  # segment key -> SQL predicate with one `?`
+    segments: Mapping[str, str]  # segment key -> SQL predicate; each `?` takes the segment's value
     columns: str  # the listed columns (with `group`: the aggregates listed per group)
     order: str
     group: str | None = None  # list one row per distinct value of this column (and count those)
-    date_col: str = "created_time"  # the column the date range applies to
+    date_col: str = "created_time"  # the column the date range applies to ("": none)
 
 
 _COMMON_SEGMENTS = {
@@ -132,6 +132,22 @@ SOURCES: dict[str, Source] = {
         group="user_id",
         date_col="date_day",
     ),
+    # DAU/WAU/MAU count users active in the trailing 1/7/30 days whatever the page's start: no date range
+    "trailing_users": Source(
+        mart="user_daily",
+        noun="active users",
+        dims=USER_DAILY_DIMS,
+        measures={"active_users": "TRUE"},
+        segments={
+            "week_to": "date_day BETWEEN CAST(? AS DATE) - 6 AND CAST(? AS DATE)",
+            "month_to": "date_day BETWEEN CAST(? AS DATE) - 29 AND CAST(? AS DATE)",
+            **_HR_SEGMENTS,
+        },
+        columns="count(*) AS days_active, min(date_day) AS first_day, max(date_day) AS last_day",
+        order="days_active DESC, user_id",
+        group="user_id",
+        date_col="",
+    ),
     "roster": Source(
         mart="users",
         noun="new users",
@@ -172,11 +188,12 @@ class Drill:
 
     def where(self, f: Filters) -> tuple[str, list[Any]]:
         """The page's filters (the page queries' own clause), the measure and the segment."""
-        w, p = _where(f, self.src.dims, self.src.date_col)
+        w, p = _where(f, self.src.dims, self.src.date_col or None)
         parts = [w, f"({self.src.measures[self.measure]})"]
         for key, value in self.segment:
-            parts.append(self.src.segments[key])
-            p.append(value)
+            predicate = self.src.segments[key]
+            parts.append(predicate)
+            p.extend([value] * predicate.count("?"))
         return " AND ".join(parts), p
 
     def count(self, store: Store, f: Filters, schema: str) -> int:
