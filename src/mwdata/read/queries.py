@@ -2,7 +2,8 @@
 
 Each page function takes the store, the filters and the marts' schema and returns named DataFrames;
 the Streamlit pages draw them, the report renders some of them, the benchmark times all of them.
-Filters always travel as bound parameters (`Filters.where`). Every ordered result has a total order
+Filters always travel as bound parameters (`Filters.where`, or the metric layer's where-filter for
+the numbers `mwdata.metrics` already computes: `kpis`; the other pages still aggregate the marts here). Every ordered result has a total order
 (ties broken by name or id), so a top-N list is the same on every run. The mart columns read here
 are listed in docs/dashboard.md ("What the dashboard reads").
 """
