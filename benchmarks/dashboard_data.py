@@ -63,7 +63,8 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
             f"""
             CREATE TABLE {s}.moveworks__journey AS
             SELECT c.conversation_id || '-' || k AS interaction_id, c.conversation_id, c.user_id,
-                   c.created_time + to_seconds(k * 40) AS created_time, c.platform,
+                   c.created_time + to_seconds(k * 40) AS created_time,
+                   CAST(c.created_time + to_seconds(k * 40) AS DATE) AS date_day, c.platform,
                    CASE WHEN k = 0 OR random() < 0.6 THEN 'INTERACTION_TYPE_FREE_TEXT'
                         ELSE 'INTERACTION_TYPE_BUTTON_CLICK' END AS interaction_type,
                    CASE WHEN random() < 0.04 THEN 'file_ticket' WHEN random() < 0.02 THEN 'handoff'
@@ -130,13 +131,13 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
         con.execute(
             f"""
             CREATE TABLE {s}.moveworks__conversations AS
-            SELECT b.*, b.route IN ('Notification', 'Ticket') AND j.n IS NULL AS _unused,
+            SELECT b.*, CAST(b.created_time AS DATE) AS date_day, b.route IN ('Notification', 'Ticket') AND j.n IS NULL AS _unused,
                    CASE WHEN b.route = 'Notification' THEN ['CONVERSATION_TYPE_COMMS_NOTIFICATION',
                         'CONVERSATION_TYPE_TICKET_UPDATE_NOTIFICATION'][1 + CAST(random() < 0.5 AS INT)]
                         WHEN b.route = 'Ticket' THEN 'CONVERSATION_TYPE_TICKET_INTERCEPTION' END AS conversation_type,
                    (b.route NOT IN ('Notification') OR random() < 0.3) AS is_user_engaged,
                    coalesce(j.escalated, FALSE) AS is_escalated,
-                   coalesce(j.used > 0 AND NOT j.escalated AND NOT j.unhelpful, FALSE) AS is_contained,
+                   coalesce(b.route = 'DM' AND j.used > 0 AND NOT j.escalated AND NOT j.unhelpful, FALSE) AS is_contained,
                    coalesce(j.served, 0) AS plugins_served, coalesce(j.used, 0) AS plugins_used,
                    coalesce(j.ticket, FALSE) AS is_ticket_filed, coalesce(j.unhelpful, FALSE) AS has_unhelpful_feedback,
                    CASE WHEN j.used > 0 AND b.route <> 'Notification' THEN random() * 30 END AS minutes_to_resolution

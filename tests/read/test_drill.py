@@ -30,10 +30,16 @@ FILTERS = [
 
 @pytest.mark.parametrize("f", FILTERS, ids=["all", "sales-slack"])
 def test_tiles_and_funnel_equal_their_lists(store: Store, f: Filters) -> None:
-    k = queries.kpis(store, f, S).iloc[0]
-    for measure, col in [("conversations", "conversations"), ("escalated", "escalated_conversations"),
-                         ("contained", "contained_conversations")]:  # fmt: skip
-        dr = Drill("conversations", measure)
+    k = queries.kpis(store, f, S).iloc[0]  # the metric layer's values: each tile's link lists its rows
+    for source, measure, col in [
+        ("conversations", "conversations", "conversations"),
+        ("conversations", "escalated", "escalated_conversations"),
+        ("conversations", "contained", "contained_conversations"),
+        ("interactions", "interactions", "user_interactions"),
+        ("interactions", "helpful", "helpful"),
+        ("users", "active_users", "active_users"),
+    ]:
+        dr = Drill(source, measure)
         assert dr.count(store, f, S) == len(dr.rows(store, f, S)) == int(k[col]), measure
     for _, stage in queries.outcomes(store, f, S)["funnel"].iterrows():
         assert Drill("conversations", stage["measure"]).count(store, f, S) == int(stage["conversations"])

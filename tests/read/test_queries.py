@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mwdata.metrics.registry import MetricError
 from mwdata.read import queries
 from mwdata.read.filters import Filters
 from mwdata.read.snapshot import Store
@@ -129,3 +130,25 @@ def test_missing_mart_or_column_is_an_actionable_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="mwdata build"):
         queries.plugins(s, Filters(date(2026, 5, 1), date(2026, 5, 2)), "analytics")
     s.close()
+
+
+def test_page_filters_become_metric_dimensions_or_a_clear_error() -> None:
+    f = Filters(date(2026, 5, 1), date(2026, 5, 7), values={"domain": ("IT",), "route": ("DM",)})
+    assert queries.metric_where("interactions", f) == {"conversation_domain": ["IT"], "route": ["DM"]}
+    assert queries.metric_where("escalation_rate", f) == {"primary_domain": ["IT"], "route": ["DM"]}
+    every = Filters(
+        f.start,
+        f.end,
+        values={d: ("x",) for d in ("department", "location", "role", "platform", "route", "domain")},
+    )
+    for name in (
+        "active_users",
+        "interactions",
+        "conversations",
+        "containment_rate",
+        "escalation_rate",
+        "helpful_rate",
+    ):
+        assert len(queries.metric_where(name, every)) == 6, name  # every overview filter reaches every tile
+    with pytest.raises(MetricError, match=r"new_users cannot be filtered by platform.*metrics.yml"):
+        queries.metric_where("new_users", Filters(f.start, f.end, values={"platform": ("slack",)}))

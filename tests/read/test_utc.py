@@ -100,3 +100,80 @@ def test_pages_report_and_export_ignore_the_host_time_zone(built_store: Path, tm
     assert utc["all/overview/trend"] and utc["report_kpis"]
     differing = sorted(k for k in utc if utc[k] != la.get(k))
     assert differing == [], differing
+
+
+KPIS_VS_METRICS = r"""
+import json, sys
+from datetime import timedelta
+from pathlib import Path
+
+from mwdata.metrics.query import value
+from mwdata.read import queries
+from mwdata.read.filters import Filters
+from mwdata.read.snapshot import Store
+from mwdata.report.render import render_report
+
+# tile column of the overview / the report -> the metric the tile names
+TILES = {"active_users": "active_users", "user_interactions": "interactions", "conversations": "conversations",
+         "containment_rate": "containment_rate", "escalation_rate": "escalation_rate", "helpful_rate": "helpful_rate"}
+store_path, out = Path(sys.argv[1]), Path(sys.argv[2])
+store = Store(store_path, snapshot_dir=out / "snaps")
+lo, hi = queries.date_bounds(store, "analytics")
+opts = queries.filter_options(store, "analytics")
+week = Filters(hi - timedelta(days=6), hi)
+cases = {"all": Filters(lo, hi), "week": week, "week+tests": Filters(week.start, week.end, include_test_users=True)}
+for dim in ("department", "location", "role", "platform", "route", "domain"):
+    cases[f"week+{dim}"] = Filters(week.start, week.end, values={dim: (opts[dim][0],)})
+cases["week+two"] = Filters(week.start, week.end, values={"platform": tuple(opts["platform"][:2]), "route": ("DM",)})
+
+JOURNEY = ("active_users", "interactions", "helpful_rate")  # their domain is the conversation's domain
+
+def where(m, f):
+    dom = "conversation_domain" if m in JOURNEY else "primary_domain"
+    return {dom if d == "domain" else d: list(v) for d, v in f.active().items()}
+
+def expected(f):  # a count over a period without rows is 0 on a tile, None from value()
+    out = {col: value(store_path, m, f.start, f.end, where(m, f), f.include_test_users) for col, m in TILES.items()}
+    return {c: (v if v is not None or c.endswith("_rate") else 0.0) for c, v in out.items()}
+
+result = {}
+for label, f in cases.items():
+    ov = queries.overview(store, f, "analytics")
+    for part, period in (("kpis", f), ("previous", f.previous())):
+        got = {c: (None if ov[part][c].isna().iloc[0] else float(ov[part][c].iloc[0])) for c in TILES}
+        result[f"{label}/{part}"] = {"tiles": got, "metrics": expected(period)}
+rep = render_report(store, "analytics", out / "report", days=7)
+result["report"] = {"tiles": {c: rep.kpis[m] for c, m in TILES.items()}, "metrics": expected(rep.filters)}
+store.close()
+print(json.dumps(result, default=str))
+"""
+
+
+def test_overview_tiles_and_report_kpis_are_the_metric_layers_values(
+    built_store: Path, tmp_path: Path
+) -> None:
+    """Every overview tile (this period and the previous one, for its deltas) and every report KPI
+    equals `mwdata.metrics.value` for the same period and filters, whatever the host's time zone."""
+    runs = {}
+    for tz in ("UTC", "America/Los_Angeles"):
+        out = tmp_path / tz.replace("/", "_")
+        out.mkdir()
+        r = subprocess.run(
+            [sys.executable, "-c", KPIS_VS_METRICS, str(built_store), str(out)],
+            env={**os.environ, "TZ": tz},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert r.returncode == 0, r.stderr[-3000:]
+        runs[tz] = json.loads(r.stdout)
+    utc = runs["UTC"]
+    assert utc["report"]["tiles"]["conversations"], "the report's period holds no conversation"
+    for tz, res in runs.items():
+        for case, got in res.items():
+            for col, want in got["metrics"].items():
+                tile = got["tiles"][col]
+                assert (tile is None) == (want is None), (tz, case, col, tile, want)
+                if want is not None:
+                    assert tile == pytest.approx(want, rel=1e-12), (tz, case, col)
+    assert runs["America/Los_Angeles"] == utc

@@ -12,7 +12,7 @@ CONVERSATION: dict[str, str] = {
     "engaged": "is_user_engaged",
     "escalated": "is_user_engaged AND is_escalated",
     "engaged_dm": "is_user_engaged AND route = 'DM'",
-    "contained": "is_user_engaged AND route = 'DM' AND is_contained",
+    "contained": "is_contained",  # the mart's flag: user-engaged, DM, a used plugin, no escalation/unhelpful
     "plugin_served": "is_user_engaged AND plugins_served > 0",
     "plugin_used": "is_user_engaged AND plugins_used > 0",
     # the time-to-resolution proxy's sample (a day's cap keeps forgotten conversations out)

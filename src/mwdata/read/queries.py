@@ -2,7 +2,8 @@
 
 Each page function takes the store, the filters and the marts' schema and returns named DataFrames;
 the Streamlit pages draw them, the report renders some of them, the benchmark times all of them.
-Filters always travel as bound parameters (`Filters.where`). Every ordered result has a total order
+Filters always travel as bound parameters (`Filters.where`, or the metric layer's where-filter for
+the numbers `mwdata.metrics` already computes: `kpis`; the other pages still aggregate the marts here). Every ordered result has a total order
 (ties broken by name or id), so a top-N list is the same on every run. The mart columns read here
 are listed in docs/dashboard.md ("What the dashboard reads").
 """
@@ -15,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from mwdata.metrics.query import query as metric_query
+from mwdata.metrics.registry import MetricError, get_metric
 from mwdata.read.filters import Filters
 from mwdata.read.formatting import resource_label_sql
 from mwdata.read.measures import CONVERSATION, INTERACTION, PLUGIN_CALL, RESOURCE, count
@@ -101,33 +104,63 @@ def filter_options(store: Store, schema: str) -> dict[str, list[str]]:
 
 
 # -- pages ----------------------------------------------------------------------------------------
+# The overview's tiles and the report's KPIs, from the metric layer (`mwdata.metrics`): column ->
+# metric; a ratio's row also carries its numerator and denominator under the given column names.
+KPI_COUNTS: dict[str, str] = {
+    "active_users": "active_users",
+    "user_interactions": "interactions",
+    "conversations": "conversations",
+}
+KPI_RATIOS: dict[str, tuple[str, str]] = {
+    "containment_rate": ("contained_conversations", "engaged_dm_conversations"),
+    "escalation_rate": ("escalated_conversations", "engaged_conversations"),
+    "helpful_rate": ("helpful", "feedback_total"),
+}
+# A page filter whose metric dimension is named differently per semantic model (first one declared wins).
+_METRIC_DIMS: Mapping[str, tuple[str, ...]] = {"domain": ("conversation_domain", "primary_domain")}
+
+
+def metric_where(name: str, f: Filters) -> dict[str, list[str]]:
+    """The page's dimension filters as the metric's where-filter ({metric dimension: values})."""
+    m = get_metric(name)
+    out: dict[str, list[str]] = {}
+    for dim, chosen in f.active().items():
+        target = next((d for d in _METRIC_DIMS.get(dim, (dim,)) if d in m.dimensions), None)
+        if target is None:
+            raise MetricError(
+                f"metric {name} cannot be filtered by {dim}: add the dimension to its meta.dimensions "
+                "in models/semantic/metrics.yml, or take the filter off the page"
+            )
+        out[target] = list(chosen)
+    return out
+
+
 def kpis(store: Store, f: Filters, schema: str) -> pd.DataFrame:
-    """The headline numbers of one period (one row)."""
-    wj, pj = _where(f, JOURNEY_DIMS)
-    wc, pc = _where(f, CONVERSATION_DIMS)
-    return store.query(
-        f"""
-        WITH j AS (
-          SELECT count(DISTINCT user_id) AS active_users, {count(INTERACTION["interactions"])} AS user_interactions,
-                 {count(INTERACTION["helpful"])} AS helpful,
-                 {count(INTERACTION["feedback"])} AS feedback_total
-          FROM {_t(schema, "journey")} WHERE {wj}
-        ), c AS (
-          SELECT {count(CONVERSATION["conversations"])} AS conversations,
-                 {count(CONVERSATION["engaged"])} AS engaged_conversations,
-                 {count(CONVERSATION["escalated"])} AS escalated_conversations,
-                 {count(CONVERSATION["engaged_dm"])} AS engaged_dm_conversations,
-                 {count(CONVERSATION["contained"])} AS contained_conversations
-          FROM {_t(schema, "conversations")} WHERE {wc}
-        )
-        SELECT j.*, c.*,
-               c.contained_conversations / nullif(c.engaged_dm_conversations, 0) AS containment_rate,
-               c.escalated_conversations / nullif(c.engaged_conversations, 0) AS escalation_rate,
-               j.helpful / nullif(j.feedback_total, 0) AS helpful_rate
-        FROM j, c
-        """,
-        pj + pc,
-    )
+    """The headline numbers of one period (one row), each the metric layer's value for the period
+    and the filters (compiled once per query shape, run on the store's snapshot)."""
+    row: dict[str, Any] = {}
+    with store.cursor() as con:
+
+        def run(name: str) -> pd.DataFrame:
+            return metric_query(
+                con,
+                name,
+                since=f.start,
+                until=f.end,
+                where=metric_where(name, f),
+                include_test_users=f.include_test_users,
+                schema=schema,
+            )
+
+        for col, name in KPI_COUNTS.items():
+            df = run(name)
+            row[col] = 0 if df.empty or pd.isna(df["value"].iloc[0]) else int(df["value"].iloc[0])
+        for col, (num, den) in KPI_RATIOS.items():
+            df = run(col)
+            for part, src in ((num, "numerator"), (den, "denominator")):
+                row[part] = 0 if df.empty or pd.isna(df[src].iloc[0]) else int(df[src].iloc[0])
+            row[col] = None if df.empty or pd.isna(df["value"].iloc[0]) else float(df["value"].iloc[0])
+    return pd.DataFrame([row])
 
 
 def overview(store: Store, f: Filters, schema: str) -> Frames:

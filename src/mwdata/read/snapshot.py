@@ -29,7 +29,8 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,6 +172,19 @@ class Store:
                 f"the store lacks a table or column this view needs ({str(exc).splitlines()[0]}); "
                 "run `mwdata build` to create or update the models"
             ) from None
+        finally:
+            cur.close()
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the current snapshot (UTC days), for SQL this class does not write itself:
+        the metric layer's compiled queries (`mwdata.metrics.query` takes it as its connection)."""
+        self.refresh()
+        with self._lock:
+            assert self._conn is not None
+            cur = self._conn.cursor()
+        try:
+            yield cur
         finally:
             cur.close()
 
