@@ -1,7 +1,8 @@
 """SIGKILL at random points, rerun, compare with the truth; and a second concurrent sync refused.
 
 The sync runs as a real `mwdata sync` subprocess against the simulator (a real HTTP server in this
-process); the kill lands wherever it lands — mid-page, mid-batch, mid-commit.
+process); the kill lands wherever it lands — mid-page, mid-batch, mid-commit — but always after the
+sync has started requesting pages (`kill_mid_run`), however slow the machine.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -40,27 +42,48 @@ def spawn(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     )
 
 
+def kill_mid_run(
+    sim: Any, env: dict[str, str], cwd: Path, rng: random.Random, pages: tuple[int, int]
+) -> bool:
+    """Start `mwdata sync` and SIGKILL it once the simulator has answered a random number of page
+    requests in `pages` (then a random fraction of a page's time more). A fixed delay after the start
+    once landed every kill inside Python's start-up on a loaded machine, before the run had begun.
+    True if the kill landed (False: the sync finished first)."""
+    target = rng.randint(*pages)
+    served = [0]
+    reached = threading.Event()
+
+    def count(*_: object) -> None:
+        served[0] += 1
+        if served[0] >= target:
+            reached.set()
+
+    sim.on_request(count)
+    try:
+        proc = spawn(env, cwd)
+        while not reached.wait(0.02) and proc.poll() is None:
+            pass
+        reached.wait(rng.uniform(0.0, 0.05))  # between two requests: mid-parse, mid-batch or mid-commit
+        killed = proc.poll() is None
+        if killed:
+            proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        return killed
+    finally:
+        sim.on_request(None)
+
+
 def test_sigkill_at_random_points_then_rerun(simulator, small_dataset, tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("MWDATA_KILL_SEED", "20261128")))
-    # 100 ms a request keeps a full sync well past the kill points, so the kills land mid-run (before
-    # the simulator set TCP_NODELAY, a ~40 ms delayed-ACK stall per response did this by accident);
-    # the final, completing run goes without it
-    with simulator(small_dataset, latency_s=0.1) as sim:
+    with simulator(small_dataset, latency_s=0.003) as sim:
         killed = 0
         for round_ in range(10):
             if round_ % 3 == 2:  # the data moves on between some of the crashes
                 sim.advance(hours=6)
                 sim.reemit("interactions", fraction=0.01, seed=round_)
                 sim.advance(seconds=1)
-            env = cli_env(sim, tmp_path)
-            proc = spawn(env, tmp_path)
-            time.sleep(rng.uniform(0.8, 3.5))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                killed += 1
-            proc.communicate(timeout=60)
-        assert killed >= 5, "the sync finished too fast for the kills to land mid-run"
-        sim.update_config(latency_s=0.0)
+            killed += kill_mid_run(sim, cli_env(sim, tmp_path), tmp_path, rng, pages=(1, 60))
+        assert killed >= 8, "the sync finished before most kills"
         done = run_cli("sync", env=cli_env(sim, tmp_path), cwd=tmp_path, timeout=300)
         assert done.returncode == 0, done.stderr
         cfg = config(sim, tmp_path)

@@ -8,8 +8,6 @@ import dataclasses
 import json
 import os
 import random
-import signal
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from mwdata.store.base import Window
 from mwdata.store.lake import CATALOG, LakeStore, lake_root
 from mwdata.sync.pipeline import open_store
 from tests.sync.conftest import run_cli
-from tests.sync.test_kill import cli_env, spawn
+from tests.sync.test_kill import cli_env, kill_mid_run
 from tests.sync.test_sync_simulator import ALL, assert_equal_truth, config, fast_sync
 
 
@@ -103,12 +101,7 @@ def test_lake_sigkill_status_and_build(simulator, small_dataset, tmp_path) -> No
         env = {**cli_env(sim, tmp_path), "MWDATA_STORE": lake}
         killed = 0
         for _ in range(3):
-            proc = spawn(env, tmp_path)
-            time.sleep(rng.uniform(2.0, 5.0))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                killed += 1
-            proc.communicate(timeout=60)
+            killed += kill_mid_run(sim, env, tmp_path, rng, pages=(1, 60))
         assert killed >= 2
         done = run_cli("sync", env=env, cwd=tmp_path, timeout=300)
         assert done.returncode == 0, done.stderr

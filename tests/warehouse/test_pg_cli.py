@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.sync.conftest import run_cli
-from tests.sync.test_kill import cli_env, spawn
+from tests.sync.test_kill import cli_env, kill_mid_run, spawn
 from tests.sync.test_sync_simulator import ALL
 from tests.warehouse.conftest import assert_pg_truth, needs_pg, query
 
@@ -62,13 +62,9 @@ def test_sigkill_at_random_points_then_rerun(
                 sim.advance(hours=6)
                 sim.reemit("interactions", fraction=0.01, seed=round_)
                 sim.advance(seconds=1)
-            proc = spawn(pg_env(sim, tmp_path, pg_dsn, transactions=transactions), tmp_path)
-            time.sleep(rng.uniform(2.0, 6.0))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                killed += 1
-            proc.communicate(timeout=60)
-        assert killed >= 4, "the sync finished too fast for the kills to land mid-run"
+            env = pg_env(sim, tmp_path, pg_dsn, transactions=transactions)
+            killed += kill_mid_run(sim, env, tmp_path, rng, pages=(1, 60))
+        assert killed >= 5, "the sync finished before most kills"
         assert transactions or (tmp_path / "no-transactions" / "applied").exists()
         done = run_cli(
             "sync", env=pg_env(sim, tmp_path, pg_dsn, transactions=transactions), cwd=tmp_path, timeout=300
