@@ -12,10 +12,10 @@ Conversations (platform = the first user interaction's; `p` = plugin call, `r` =
   c1  u1 2 Nov  DM IT     slack    free text i1 (+bot reply), HELPFUL click i2; p1 Enterprise Search served+used 2 s,
                                    r1 KNOWLEDGE art1 cited
   c2  u2 3 Nov  DM HR     msteams  free text i3; bot reply labelled file_ticket; p2 Create Ticket served+used 10 s,
-                                   r6 RECORD cited (not knowledge-type)
+                                   r6 RECORD cited (not knowledge-type), r8 KNOWLEDGE art3 not cited
   c3  u4 4 Nov  DM IT     slack    (test user) free text i5; p3 Enterprise Search served, unused 4 s; r3 KNOWLEDGE art1
   c4  u1 5 Nov  DM IT     slack    free text i6, UNHELPFUL click i7; p4 Grant Software Access served, unused 30 s,
-                                   p5 my_custom_plugin not served 1 s
+                                   r7 KNOWLEDGE art2 not cited; p5 my_custom_plugin not served 1 s
   c5  u2 6 Nov  ticket interception, bot message then free text i8 (msteams): engaged, no ticket = deflected
   c6  u1 7 Nov  ticket interception, bot message only (slack)
   c7  u3 10 Nov DM IT     slack    free text i9; p6 Smart Handoff served+used 600 s (escalated, no ticket filed)
@@ -151,6 +151,8 @@ def records() -> dict[str, list[dict[str, Any]]]:
     resources = [
         _res("r1", "p1", "i1", "c1", "u1", 2, "KNOWLEDGE", "art1", True),
         _res("r6", "p2", "i3", "c2", "u2", 3, "RECORD", "tkt1", True),
+        _res("r8", "p2", "i3", "c2", "u2", 3, "KNOWLEDGE", "art3", False),
+        _res("r7", "p4", "i6", "c4", "u1", 5, "KNOWLEDGE", "art2", False),
         _res("r3", "p3", "i5", "c3", "u4", 4, "KNOWLEDGE", "art1", False),
         _res("r4", "p7", "i10", "c8", "u2", 11, "FILE", "art2", True),
         _res("r5", "p7", "i10", "c8", "u2", 11, "KNOWLEDGE", "art1", False),

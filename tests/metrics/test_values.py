@@ -43,7 +43,8 @@ EXPECTED: dict[str, tuple[float | None, dict[date, float | None], tuple[dict[str
     "plugin_unsuccessful": (2, {W1: 1, W2: 1}, ({"is_native": False}, 2)),  # p5 p8
     "plugin_latency": (10, {W1: 6, W2: 10}, ({"is_native": True}, 20)),  # 1 1 2 10 10 30 600
     "plugin_latency_p90": (258, {W1: 24, W2: 482}, ({"is_native": True}, 429)),  # 30 + 0.4 * 570
-    "citation_rate": (2 / 3, {W1: 1.0, W2: 1 / 2}, ({"resource_type": "RESOURCE_TYPE_KNOWLEDGE"}, 1 / 2)),
+    # knowledge-type resources: r1 cited, r8, r7 | r4 cited, r5 (r3 the test user's, r6 a record)
+    "citation_rate": (2 / 5, {W1: 1 / 3, W2: 1 / 2}, ({"resource_type": "RESOURCE_TYPE_KNOWLEDGE"}, 1 / 4)),
     "article_citations": (2, {W1: 1, W2: 1}, ({"resource_id": "art1"}, 1)),
     "knowledge_success_rate": (1 / 11, {W1: 1 / 5, W2: 0.0}, ({"route": "DM"}, 1 / 7)),  # c1
     "escalation_rate": (2 / 9, {W1: 1 / 4, W2: 1 / 5}, ({"platform": "slack"}, 1 / 5)),  # c2 label, c7 plugin
@@ -52,9 +53,9 @@ EXPECTED: dict[str, tuple[float | None, dict[date, float | None], tuple[dict[str
     "unsuccessful_only_rate": (1 / 6, {W1: 0.0, W2: 1 / 3}, ({"platform": "slack"}, 1 / 4)),  # c9
     "abandonment_rate": (1 / 2, {W1: 1.0, W2: 0.0}, ({"is_native": True}, 1.0)),  # served action: p4 p7
     "served_not_cited_rate": (
-        1 / 3,
-        {W1: 0.0, W2: 1 / 2},
-        ({"resource_type": "RESOURCE_TYPE_KNOWLEDGE"}, 1 / 2),
+        3 / 5,
+        {W1: 2 / 3, W2: 1 / 2},
+        ({"resource_type": "RESOURCE_TYPE_KNOWLEDGE"}, 3 / 4),
     ),
     "knowledge_gaps": (6 / 8, {W1: 3 / 4, W2: 3 / 4}, ({"topic": "payroll"}, 1 / 2)),  # only i1 i10 answered
     "channel_adoption": (1.0, {W1: 1.0, W2: 1.0}, ({"platform": "slack"}, 7 / 12)),
@@ -70,6 +71,23 @@ EXPECTED: dict[str, tuple[float | None, dict[date, float | None], tuple[dict[str
         ({"primary_domain": "IT"}, (3 / 60 + 605 / 60) / 2),
     ),
     "time_saved": (32, {W1: 4 + 10, W2: 10 + 8}, ({"plugin_kind": "escalation"}, 10 + 10)),
+    "unhelpful_feedback": (1, {W1: 1, W2: 0}, ({"platform": "msteams"}, 0)),  # i7 (slack)
+    # user-engaged conversations with a served plugin: c1 c2 c4 | c7 c8 (c9's only call unserved); used: c4 not
+    "plugin_served_conversations": (5, {W1: 3, W2: 2}, ({"platform": "slack"}, 3)),  # c1 c4 c7
+    "plugin_used_conversations": (4, {W1: 2, W2: 2}, ({"platform": "slack"}, 2)),  # c1 c7
+    "resolved_conversations": (4, {W1: 2, W2: 2}, ({"primary_domain": "IT"}, 2)),  # c1 c2 | c7 c8; IT: c1 c7
+    "time_to_resolution_p90": (  # 3 s, 11 s, 20 s, 605 s: position 0.9 x 3 = 2.7 between 20 and 605
+        (20 + 0.7 * 585) / 60,
+        {W1: (3 + 0.9 * 17) / 60, W2: (11 + 0.9 * 594) / 60},
+        ({"primary_domain": "IT"}, (3 + 0.9 * 602) / 60),
+    ),
+    "article_conversations": (4, {W1: 3, W2: 1}, ({"resource_id": "art2"}, 2)),  # c1 c2 c4 | c8; art2: c4 c8
+    "article_unhelpful_conversations": (1, {W1: 1, W2: 0}, ({"resource_id": "art1"}, 0)),  # c4 (art2)
+    "article_ticket_conversations": (1, {W1: 1, W2: 0}, ({"platform": "slack"}, 0)),  # c2 (msteams)
+    # free-text questions i1 i3 i6 i8 | i9 i10 i12 i14; cited: i1, i3 (r6, a record), i10
+    "uncited_questions": (5, {W1: 2, W2: 3}, ({"platform": "slack"}, 3)),  # i6 i8 | i9 i12 i14; slack: i6 i9 i12
+    "unhelpful_questions": (0, {W1: 0, W2: 0}, ({"platform": "slack"}, 0)),  # feedback is on i7, not on i6
+    "escalated_questions": (2, {W1: 1, W2: 1}, ({"topic": "payroll"}, 1)),  # i3 (c2) | i9 (c7); payroll: i3
 }
 SPECIAL = {"retained_users", "dau_wau_mau"}
 
@@ -153,6 +171,17 @@ def test_day_grain_and_groups(store: duckdb.DuckDBPyConnection) -> None:
     assert share["value"].tolist() == pytest.approx([4 / 6, 3 / 6])
     both = value(store, "interactions", *NOV, where={"platform": ["slack", "web"]})
     assert both == 8
+    # a share's total drops only the share's dimension: Eng's 7 interactions are all on slack
+    assert value(store, "channel_adoption", *NOV, where={"platform": "slack", "department": "Eng"}) == 1.0
+    by = query(store, "channel_adoption", by=["platform", "department"], since=NOV[0], until=NOV[1])
+    assert {(r.platform, r.department): r.value for r in by.itertuples()} == {
+        ("slack", "Eng"): 1.0, ("msteams", "Sales"): 1.0, ("web", None): 1.0
+    }  # fmt: skip
+    # cohorts: active users per week by the week of their first_interaction_time (users entity)
+    co = query(store, "active_users", grain="week", by=["first_interaction_day__week"], since=W1, until=WEEKS[1])
+    assert co[["period", "first_interaction_day__week", "value"]].values.tolist() == [
+        [W1, W1, 2], [W2, date(2026, 10, 19), 1], [W2, W1, 2], [W2, W2, 1]
+    ]  # fmt: skip  # u1 u2 | u5 (20 Oct), u1 u2, u3
 
 
 def test_test_users_and_open_periods(store: duckdb.DuckDBPyConnection) -> None:

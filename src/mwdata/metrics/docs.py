@@ -7,7 +7,7 @@ from mwdata.metrics.registry import Metric, get_metric, load_registry
 KIND_TEXT = {
     "retention": "mwdata intersects the users of the period and of the previous one (MetricFlow has no such step)",
     "undated_denominator": "the denominator is not dated (a roster or headcount): mwdata takes its current total",
-    "share_of_total": "the denominator ignores the dimension filters and groups: the share of the period's total",
+    "share_of_total": "the denominator drops the share's dimension (meta share_of) from the filters and groups: the share of the total",
     "bundle": "returned as columns dau, wau, mau (trailing 1, 7 and 30 days) at a day grain",
 }
 

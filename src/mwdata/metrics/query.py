@@ -174,14 +174,16 @@ def _run(con: Any, dialect: str, c: Compiled, values: Mapping[str, Any]) -> pd.D
 
 # -- dimensions ---------------------------------------------------------------------------------------
 def qualified(m: Metric, dim: str) -> str:
-    """MetricFlow's name of a dimension of the metric: its own semantic model's, else the user's."""
+    """MetricFlow's name of a dimension of the metric: its own semantic model's, else the user's.
+    A time dimension groups at a grain: `first_interaction_day__week` (the user's first week)."""
+    users = semantic_models()["users"]
     for sm in m.semantic_models:
         if dim in sm.dimensions and sm.primary_entity:
             return f"{sm.primary_entity}__{dim}"
-    if dim in semantic_models()["users"].dimensions and all(
-        "user" in sm.entities for sm in m.semantic_models
-    ):
-        return f"user__{dim}"
+    if _has_users(m):
+        time_dim, _, grain = dim.rpartition("__")
+        if dim in users.dimensions or (time_dim in users.time_dimensions and grain in GRAINS):
+            return f"user__{dim}"
     raise _no_dimension(m, dim)
 
 
@@ -253,8 +255,8 @@ def _mf(
     if entity:
         names[entity] = entity
     df = df.rename(columns=names)
-    if grain:
-        df["period"] = pd.to_datetime(df["period"]).dt.date
+    for col in (["period"] if grain else []) + [d for d in by if d.rpartition("__")[2] in GRAINS]:
+        df[col] = pd.to_datetime(df[col]).dt.date  # a time dimension: its UTC day
     return df
 
 
@@ -371,10 +373,11 @@ def query(
         )
     elif m.kind == "share_of_total":
         n = mf(num, [num.name]).rename(columns={num.name: "numerator"})
-        d = mf(den, [den.name], by=[], where={}).rename(columns={den.name: "denominator"})
-        df = (
-            n.merge(d, on=["period"], how="left") if grain else n.assign(denominator=d["denominator"].iloc[0])
-        )
+        rest = [d for d in by if d != m.share_of]  # the total drops the share's own dimension only
+        d = mf(den, [den.name], by=rest, where={k: v for k, v in where.items() if k != m.share_of})
+        d = d.rename(columns={den.name: "denominator"})
+        on = (["period"] if grain else []) + rest
+        df = n.merge(d, on=on, how="left") if on else n.assign(denominator=d["denominator"].iloc[0])
     else:
         raise MetricError(f"metric {m.name}: unknown kind {m.kind!r}")
     df = _ratio(_numeric(df, ["numerator", "denominator"]))

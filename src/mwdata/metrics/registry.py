@@ -35,6 +35,7 @@ class SemanticModel:
     entities: tuple[str, ...]
     dimensions: tuple[str, ...]
     time_dimension: str
+    time_dimensions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Metric:
     reference: str | None = None
     part_of: str | None = None
     bundle: dict[str, str] = field(default_factory=dict)
+    share_of: str | None = None  # share_of_total: the dimension its denominator drops
 
     @property
     def published(self) -> bool:
@@ -100,6 +102,7 @@ def _semantic_model(raw: dict[str, Any]) -> SemanticModel:
         entities=tuple(e["name"] for e in ents),
         dimensions=tuple(d["name"] for d in raw.get("dimensions") or [] if d["type"] == "categorical"),
         time_dimension=(raw.get("defaults") or {}).get("agg_time_dimension") or "",
+        time_dimensions=tuple(d["name"] for d in raw.get("dimensions") or [] if d["type"] == "time"),
     )
 
 
@@ -151,6 +154,7 @@ def _metric(raw: dict[str, Any]) -> Metric:
         reference=meta.get("reference"),
         part_of=meta.get("part_of"),
         bundle=dict(meta.get("bundle") or {}),
+        share_of=meta.get("share_of"),
     )
 
 
