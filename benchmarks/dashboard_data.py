@@ -35,6 +35,7 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
             SELECT CAST(1000000 + i AS VARCHAR) AS user_id,
                    ['Engineering','Sales','Finance','HR','Support'][1 + (i % 5)] AS department,
                    ['Paris','New York','Tokyo','Toronto'][1 + ((i // 5) % 4)] AS location,
+                   ['FR','US','JP','CA'][1 + ((i // 5) % 4)] AS country,
                    ['Individual contributor','Manager','Executive'][1 + CAST(i % 7 = 0 AS INT) + CAST(i % 31 = 0 AS INT)] AS role,
                    (i % 50 = 0) AS is_test_user,
                    random() < 0.9 AS access_to_bot,
@@ -151,6 +152,50 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
         )
         con.execute(f"ALTER TABLE {s}.moveworks__conversations DROP COLUMN _unused")
         con.execute(f"DROP TABLE {s}.moveworks__conversations_base")
+        # The columns the semantic models read that the pages used not to (docs/dashboard.md lists them).
+        con.execute(
+            f"""
+            ALTER TABLE {s}.moveworks__plugin_calls ADD COLUMN date_day DATE;
+            ALTER TABLE {s}.moveworks__plugin_calls ADD COLUMN plugin_kind VARCHAR;
+            ALTER TABLE {s}.moveworks__plugin_calls ADD COLUMN is_approval BOOLEAN;
+            ALTER TABLE {s}.moveworks__plugin_calls ADD COLUMN is_unsuccessful BOOLEAN;
+            UPDATE {s}.moveworks__plugin_calls SET date_day = CAST(created_time AS DATE),
+              plugin_kind = CASE plugin_name WHEN 'Enterprise Search' THEN 'knowledge'
+                                 WHEN 'Create Ticket' THEN 'escalation' ELSE 'action' END,
+              is_approval = plugin_name ILIKE '%approval%', is_unsuccessful = NOT served;
+            ALTER TABLE {s}.moveworks__knowledge_resources ADD COLUMN date_day DATE;
+            ALTER TABLE {s}.moveworks__knowledge_resources ADD COLUMN resource_type VARCHAR;
+            ALTER TABLE {s}.moveworks__knowledge_resources ADD COLUMN user_id VARCHAR;
+            UPDATE {s}.moveworks__knowledge_resources r SET date_day = CAST(r.created_time AS DATE),
+              resource_type = 'RESOURCE_TYPE_KNOWLEDGE', user_id = pc.user_id
+              FROM {s}.moveworks__plugin_calls pc WHERE pc.plugin_call_id = r.plugin_call_id;
+            ALTER TABLE {s}.moveworks__conversations ADD COLUMN plugin_calls INTEGER;
+            ALTER TABLE {s}.moveworks__conversations ADD COLUMN is_unsuccessful_only BOOLEAN;
+            ALTER TABLE {s}.moveworks__conversations ADD COLUMN has_knowledge_used BOOLEAN;
+            UPDATE {s}.moveworks__conversations c SET plugin_calls = coalesce(p.calls, 0),
+              is_unsuccessful_only = coalesce(p.calls > 0 AND c.plugins_served = 0, FALSE),
+              has_knowledge_used = coalesce(p.knowledge_used, FALSE)
+              FROM (SELECT conversation_id, count(*) AS calls,
+                           bool_or(used AND plugin_kind = 'knowledge') AS knowledge_used
+                    FROM {s}.moveworks__plugin_calls GROUP BY 1) p
+              WHERE p.conversation_id = c.conversation_id;
+            UPDATE {s}.moveworks__conversations SET plugin_calls = 0, is_unsuccessful_only = FALSE,
+              has_knowledge_used = FALSE WHERE plugin_calls IS NULL;
+            ALTER TABLE {s}.moveworks__journey ADD COLUMN conversation_type VARCHAR;
+            ALTER TABLE {s}.moveworks__journey ADD COLUMN is_knowledge_gap BOOLEAN;
+            UPDATE {s}.moveworks__journey j SET conversation_type = c.conversation_type,
+              is_knowledge_gap = j.interaction_type = 'INTERACTION_TYPE_FREE_TEXT'
+                AND (j.cited_resources = 0 OR coalesce(j.feedback = 'UNHELPFUL', FALSE) OR j.is_escalated)
+              FROM {s}.moveworks__conversations c WHERE c.conversation_id = j.conversation_id;
+            CREATE TABLE {s}.moveworks__notifications AS
+            SELECT conversation_id, user_id, created_time, date_day, route, conversation_type,
+                   conversation_type LIKE '%INTERCEPTION' AS is_interception, plugins_served > 0 AS is_reached_out,
+                   is_user_engaged, is_ticket_filed,
+                   conversation_type LIKE '%INTERCEPTION' AND is_user_engaged AND NOT is_ticket_filed AS is_deflected,
+                   department, location, role, is_test_user
+            FROM {s}.moveworks__conversations WHERE conversation_type IS NOT NULL OR route = 'Notification'
+            """
+        )
         con.execute(
             f"""
             CREATE TABLE {s}.moveworks__user_daily AS
@@ -164,9 +209,10 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
         con.execute(
             f"""
             CREATE TABLE {s}.moveworks__adoption_by_segment AS
-            SELECT department, location, role, count(*) FILTER (WHERE NOT is_test_user) AS headcount,
-                   count(*) FILTER (WHERE access_to_bot AND NOT is_test_user) AS users_with_access
-            FROM {s}.hr GROUP BY 1, 2, 3
+            SELECT department, location, country, role, count(*) FILTER (WHERE NOT is_test_user) AS headcount,
+                   count(*) FILTER (WHERE access_to_bot AND NOT is_test_user) AS users_with_access,
+                   current_date AS as_of_day
+            FROM {s}.hr GROUP BY 1, 2, 3, 4
             """
         )
         # The roster: first_interaction_time comes from the users entity, so about half the active users
@@ -176,19 +222,24 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
             CREATE TABLE {s}.moveworks__users AS
             WITH seen AS (SELECT user_id, min(created_time) AS first_seen FROM {s}.moveworks__journey GROUP BY 1),
             u AS (
-              SELECT h.user_id, h.access_to_bot, h.department, h.location, h.role, h.is_test_user,
+              SELECT h.user_id, h.access_to_bot, h.department, h.location, h.country, h.role, h.is_test_user,
                      CASE WHEN seen.first_seen IS NULL THEN NULL
                           WHEN random() < 0.5 THEN seen.first_seen - to_days(1 + CAST(random() * 400 AS INT))
                           ELSE seen.first_seen END AS first_interaction_time
               FROM {s}.hr h LEFT JOIN seen USING (user_id)
             )
             SELECT user_id, 'user' || user_id || '@example.com' AS email, access_to_bot, first_interaction_time,
-                   CAST(first_interaction_time AS DATE) AS first_interaction_day, department, location, role,
+                   CAST(first_interaction_time AS DATE) AS first_interaction_day, department, location, country, role,
                    is_test_user
             FROM u
             """
         )
         con.execute(f"DROP TABLE {s}.hr")
+        # The semantic layer's time spine (cumulative metrics such as WAU/MAU join to it), as dbt builds it.
+        con.execute(
+            f"CREATE TABLE {s}.metricflow_time_spine AS SELECT CAST(t AS DATE) AS date_day "
+            "FROM range(DATE '2020-01-01', DATE '2036-01-01', INTERVAL 1 DAY) r(t)"
+        )
         # Raw interactions (for the data-health page) mirror the journey's user rows plus one bot reply each.
         con.execute(
             """

@@ -85,7 +85,11 @@ EXPECTED: dict[str, tuple[float | None, dict[date, float | None], tuple[dict[str
     "article_unhelpful_conversations": (1, {W1: 1, W2: 0}, ({"resource_id": "art1"}, 0)),  # c4 (art2)
     "article_ticket_conversations": (1, {W1: 1, W2: 0}, ({"platform": "slack"}, 0)),  # c2 (msteams)
     # free-text questions i1 i3 i6 i8 | i9 i10 i12 i14; cited: i1, i3 (r6, a record), i10
-    "uncited_questions": (5, {W1: 2, W2: 3}, ({"platform": "slack"}, 3)),  # i6 i8 | i9 i12 i14; slack: i6 i9 i12
+    "uncited_questions": (
+        5,
+        {W1: 2, W2: 3},
+        ({"platform": "slack"}, 3),
+    ),  # i6 i8 | i9 i12 i14; slack: i6 i9 i12
     "unhelpful_questions": (0, {W1: 0, W2: 0}, ({"platform": "slack"}, 0)),  # feedback is on i7, not on i6
     "escalated_questions": (2, {W1: 1, W2: 1}, ({"topic": "payroll"}, 1)),  # i3 (c2) | i9 (c7); payroll: i3
 }
@@ -178,7 +182,9 @@ def test_day_grain_and_groups(store: duckdb.DuckDBPyConnection) -> None:
         ("slack", "Eng"): 1.0, ("msteams", "Sales"): 1.0, ("web", None): 1.0
     }  # fmt: skip
     # cohorts: active users per week by the week of their first_interaction_time (users entity)
-    co = query(store, "active_users", grain="week", by=["first_interaction_day__week"], since=W1, until=WEEKS[1])
+    co = query(
+        store, "active_users", grain="week", by=["first_interaction_day__week"], since=W1, until=WEEKS[1]
+    )
     assert co[["period", "first_interaction_day__week", "value"]].values.tolist() == [
         [W1, W1, 2], [W2, date(2026, 10, 19), 1], [W2, W1, 2], [W2, W2, 1]
     ]  # fmt: skip  # u1 u2 | u5 (20 Oct), u1 u2, u3

@@ -38,23 +38,33 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
         con.execute("CREATE SCHEMA analytics")
         con.execute(
             "CREATE TABLE analytics.moveworks__users (user_id VARCHAR, first_interaction_time TIMESTAMPTZ, "
-            "first_interaction_day DATE, department VARCHAR, location VARCHAR, role VARCHAR, is_test_user BOOLEAN)"
+            "first_interaction_day DATE, department VARCHAR, location VARCHAR, country VARCHAR, role VARCHAR, "
+            "access_to_bot BOOLEAN, is_test_user BOOLEAN)"
         )
+        # one user interaction per active day (the columns the metric layer's interactions model reads)
         con.execute(
-            "CREATE TABLE analytics.moveworks__user_daily (date_day DATE, user_id VARCHAR, department VARCHAR, "
-            "location VARCHAR, role VARCHAR, is_test_user BOOLEAN)"
+            "CREATE TABLE analytics.moveworks__journey (interaction_id VARCHAR, conversation_id VARCHAR, "
+            "user_id VARCHAR, date_day DATE, platform VARCHAR, interaction_type VARCHAR, route VARCHAR, "
+            "conversation_domain VARCHAR, conversation_type VARCHAR, interaction_domain VARCHAR, topic VARCHAR)"
+        )
+        con.execute("CREATE TABLE analytics.moveworks__user_daily (date_day DATE, user_id VARCHAR)")
+        con.execute(
+            "CREATE TABLE analytics.metricflow_time_spine AS SELECT CAST(t AS DATE) AS date_day "
+            "FROM range(DATE '2026-01-01', DATE '2027-01-01', INTERVAL 1 DAY) r(t)"
         )
         for uid, first, dept, test, days in USERS:
             ts = None if first is None else pd.Timestamp(first, tz="UTC")
             con.execute(
-                "INSERT INTO analytics.moveworks__users VALUES (?, ?, ?, ?, 'Paris', 'IC', ?)",
+                "INSERT INTO analytics.moveworks__users VALUES (?, ?, ?, ?, 'Paris', 'FR', 'IC', TRUE, ?)",
                 [uid, ts, None if ts is None else ts.date(), dept, test],
             )
             for d in days:
                 con.execute(
-                    "INSERT INTO analytics.moveworks__user_daily VALUES (?, ?, ?, 'Paris', 'IC', ?)",
-                    [date.fromisoformat(d), uid, dept, test],
+                    "INSERT INTO analytics.moveworks__journey VALUES (?, ?, ?, ?, 'slack', "
+                    "'INTERACTION_TYPE_FREE_TEXT', 'DM', 'IT', NULL, 'IT', 'vpn')",
+                    [f"{uid}-{d}", f"c-{uid}-{d}", uid, date.fromisoformat(d)],
                 )
+                con.execute("INSERT INTO analytics.moveworks__user_daily VALUES (?, ?)", [date.fromisoformat(d), uid])
     s = Store(path, snapshot_dir=path.parent / "snaps")
     yield s  # type: ignore[misc]
     s.close()

@@ -364,10 +364,15 @@ def query(
         return _done(df[[*keys, "value", "numerator", "denominator"]], keys, by)
     num, den = get_metric(m.numerator or ""), get_metric(m.denominator or "")
     if m.kind == "undated_denominator":
+        # The roster or headcount has only the HR dimensions: a platform, route or domain filter cuts
+        # the active users, not the people they are counted against. Without a grain every segment
+        # of the denominator is a row, those without activity at 0.
         n = mf(num, [num.name]).rename(columns={num.name: "numerator"})
-        d = mf(den, [den.name], grain=None, since=None, until=None).rename(columns={den.name: "denominator"})
+        own = {k: v for k, v in where.items() if k in den.dimensions}
+        d = mf(den, [den.name], grain=None, since=None, until=None, where=own)
+        d = d.rename(columns={den.name: "denominator"})
         df = (
-            n.merge(d, on=by, how="left")
+            n.merge(d, on=by, how="left" if grain else "outer")
             if by
             else n.assign(denominator=d["denominator"].iloc[0] if len(d) else None)
         )

@@ -43,6 +43,10 @@ class Filters:
     def active(self) -> dict[str, tuple[str, ...]]:
         return {k: v for k, v in self.values.items() if v}
 
+    def restricted(self, columns: Mapping[str, str | None]) -> Filters:
+        """These filters without the dimensions a page cannot apply (see `unsupported`)."""
+        return replace(self, values={d: v for d, v in self.values.items() if columns.get(d) is not None})
+
     def where(
         self,
         columns: Mapping[str, str | None],

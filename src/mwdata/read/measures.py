@@ -27,7 +27,7 @@ INTERACTION: dict[str, str] = {
     "feedback": "feedback IN ('HELPFUL', 'UNHELPFUL')",
     "free_text": FREE_TEXT,
     # a knowledge gap: a free-text question answered without a citation, marked unhelpful or escalated
-    "gap": f"{FREE_TEXT} AND (cited_resources = 0 OR feedback = 'UNHELPFUL' OR is_escalated)",
+    "gap": "is_knowledge_gap",  # the mart's flag, as the knowledge_gaps metric counts it
     "csat_comment": "is_csat_comment",
 }
 # moveworks__plugin_calls (one row per plugin call)
@@ -35,7 +35,7 @@ PLUGIN_CALL: dict[str, str] = {
     "calls": "TRUE",
     "served": "served",
     "used": "used",
-    "unsuccessful": "NOT served",
+    "unsuccessful": "is_unsuccessful",  # the mart's flag (not served), as plugin_unsuccessful counts it
 }
 # moveworks__knowledge_resources (one row per knowledge resource served)
 RESOURCE: dict[str, str] = {

@@ -2,25 +2,28 @@
 
 Each page function takes the store, the filters and the marts' schema and returns named DataFrames;
 the Streamlit pages draw them, the report renders some of them, the benchmark times all of them.
-Filters always travel as bound parameters (`Filters.where`, or the metric layer's where-filter for
-the numbers `mwdata.metrics` already computes: `kpis`; the other pages still aggregate the marts here). Every ordered result has a total order
-(ties broken by name or id), so a top-N list is the same on every run. The mart columns read here
-are listed in docs/dashboard.md ("What the dashboard reads").
+Every number comes from the metric layer (`mwdata.metrics.query` on the snapshot's cursor): a page
+names which metric, or which part of a ratio, fills each column (`metric_frame`) and only shapes the
+result. The SQL left here selects lists of rows (feedback comments), the sidebar's bounds and
+options, and the store's own state (health). Every ordered result has a total order (ties broken by
+name or id), so a top-N list is the same on every run. The mart columns the metrics read are listed
+in docs/dashboard.md ("What the dashboard reads").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
 from mwdata.metrics.query import query as metric_query
-from mwdata.metrics.registry import MetricError, get_metric
+from mwdata.metrics.registry import Metric, MetricError, get_metric, parameters, semantic_models
 from mwdata.read.filters import Filters
-from mwdata.read.formatting import resource_label_sql
-from mwdata.read.measures import CONVERSATION, INTERACTION, PLUGIN_CALL, RESOURCE, count
+from mwdata.read.formatting import resource_labels
+from mwdata.read.measures import INTERACTION
 from mwdata.read.snapshot import Store
 from mwdata.store.schema import STATE_SCHEMA
 
@@ -123,9 +126,10 @@ _METRIC_DIMS: Mapping[str, tuple[str, ...]] = {"domain": ("conversation_domain",
 def metric_where(name: str, f: Filters) -> dict[str, list[str]]:
     """The page's dimension filters as the metric's where-filter ({metric dimension: values})."""
     m = get_metric(name)
+    declared = m.dimensions or _model_dimensions(m)
     out: dict[str, list[str]] = {}
     for dim, chosen in f.active().items():
-        target = next((d for d in _METRIC_DIMS.get(dim, (dim,)) if d in m.dimensions), None)
+        target = next((d for d in _METRIC_DIMS.get(dim, (dim,)) if d in declared), None)
         if target is None:
             raise MetricError(
                 f"metric {name} cannot be filtered by {dim}: add the dimension to its meta.dimensions "
@@ -133,6 +137,14 @@ def metric_where(name: str, f: Filters) -> dict[str, list[str]]:
             )
         out[target] = list(chosen)
     return out
+
+
+def _model_dimensions(m: Metric) -> tuple[str, ...]:
+    """A building block's dimensions (it declares none): its semantic models' and its users'."""
+    dims = [d for sm in m.semantic_models for d in sm.dimensions]
+    if all("user" in sm.entities for sm in m.semantic_models):
+        dims += semantic_models()["users"].dimensions
+    return tuple(dims)
 
 
 def kpis(store: Store, f: Filters, schema: str) -> pd.DataFrame:
@@ -163,86 +175,153 @@ def kpis(store: Store, f: Filters, schema: str) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
+@dataclass(frozen=True)
+class Part:
+    """A page column: a metric's value, or a ratio's `numerator` or `denominator`."""
+
+    metric: str
+    part: str = "value"
+
+
+Columns = Mapping[str, "str | Part"]
+
+
+def metric_frame(
+    con: Any,
+    f: Filters,
+    schema: str,
+    columns: Columns,
+    grain: str | None = None,
+    by: Sequence[str] = (),
+    period: str = "day",
+    since: date | None | bool = True,
+) -> pd.DataFrame:
+    """The metrics of `columns` ({page column: metric or Part}) side by side, per period of `grain`
+    (named `period`) and per value of the `by` dimensions, for the filters' period (`since=None`: from
+    the first day on record) and dimension filters. Counts of a missing row are 0; rates stay undefined."""
+    parts = {col: Part(p) if isinstance(p, str) else p for col, p in columns.items()}
+    keys = (["period"] if grain else []) + list(by)
+    runs: dict[str, pd.DataFrame] = {}
+    out: pd.DataFrame | None = None
+    for col, p in parts.items():
+        if p.metric not in runs:
+            runs[p.metric] = metric_query(
+                con,
+                p.metric,
+                grain,
+                by,
+                since=f.start if since is True else None,
+                until=f.end,
+                where=metric_where(p.metric, f),
+                include_test_users=f.include_test_users,
+                schema=schema,
+            )
+        df = runs[p.metric][[*keys, p.part]].rename(columns={p.part: col})
+        if out is None:
+            out = df
+        elif keys:
+            out = out.merge(df, on=keys, how="outer")
+        else:  # one row each (none for an empty period)
+            out = pd.concat([out.reset_index(drop=True), df.reset_index(drop=True)], axis=1)
+    assert out is not None, "a frame needs at least one column"
+    for col, p in parts.items():
+        m = get_metric(p.metric)
+        if p.part != "value" or not m.is_ratio:
+            out[col] = out[col].fillna(0)
+            if p.part != "value" or m.format == "count":
+                out[col] = out[col].astype("int64")
+    if not keys:
+        return out.reset_index(drop=True)
+    out = out.sort_values(keys, na_position="last").reset_index(drop=True)
+    if grain:
+        out = out.rename(columns={"period": period})
+        out[period] = pd.to_datetime(out[period])
+    return out
+
+
+def _on(store: Store, page: str, f: Filters, schema: str, *frames: tuple[str, dict[str, Any]]) -> Frames:
+    """Run the page's metric frames on one cursor of the snapshot, with the filters the page applies."""
+    f = f.restricted(PAGE_DIMS[page])
+    with store.cursor() as con:
+        return {name: metric_frame(con, f, schema, **spec) for name, spec in frames}
+
+
 def overview(store: Store, f: Filters, schema: str) -> Frames:
-    wj, pj = _where(f, JOURNEY_DIMS)
-    wc, pc = _where(f, CONVERSATION_DIMS)
-    trend = store.query(
-        f"""
-        WITH u AS (
-          SELECT CAST(created_time AS DATE) AS day, count(DISTINCT user_id) AS active_users,
-                 count(*) AS user_interactions
-          FROM {_t(schema, "journey")} WHERE {wj} GROUP BY 1
-        ), c AS (
-          SELECT CAST(created_time AS DATE) AS day, {count(CONVERSATION["conversations"])} AS conversations,
-                 {count(CONVERSATION["escalated"])} AS escalated_conversations
-          FROM {_t(schema, "conversations")} WHERE {wc} GROUP BY 1
-        )
-        SELECT coalesce(u.day, c.day) AS day, coalesce(active_users, 0) AS active_users,
-               coalesce(user_interactions, 0) AS user_interactions, coalesce(conversations, 0) AS conversations,
-               coalesce(escalated_conversations, 0) AS escalated_conversations
-        FROM u FULL JOIN c ON u.day = c.day ORDER BY 1
-        """,
-        pj + pc,
-    )
-    return {"kpis": kpis(store, f, schema), "previous": kpis(store, f.previous(), schema), "trend": trend}
+    trend = {
+        "columns": {
+            "active_users": "active_users",
+            "user_interactions": "interactions",
+            "conversations": "conversations",
+            "escalated_conversations": Part("escalation_rate", "numerator"),
+        },
+        "grain": "day",
+    }
+    frames = _on(store, "overview", f, schema, ("trend", trend))
+    return {"kpis": kpis(store, f, schema), "previous": kpis(store, f.previous(), schema), **frames}
 
 
 def adoption(store: Store, f: Filters, schema: str) -> Frames:
-    w, p = _where(f, USER_DAILY_DIMS, date_col=None)
-    ud = _t(schema, "user_daily")
-    # DAU/WAU/MAU per day without a distinct-count per window: a user active on day a, next active on
-    # day n, counts towards the trailing-k-day total on days [a, min(n, a + k)) — disjoint intervals per
-    # user, so a running sum of +1/-1 events gives exact distinct counts in one pass.
-    active = store.query(
-        f"""
-        WITH ud AS (SELECT DISTINCT user_id, date_day FROM {ud}
-                    WHERE {w} AND date_day BETWEEN CAST(? AS DATE) - 30 AND ?),
-        nx AS (SELECT date_day AS a, lead(date_day) OVER (PARTITION BY user_id ORDER BY date_day) AS n FROM ud),
-        ev AS (
-          SELECT a AS d, 1 AS dau, 1 AS wau, 1 AS mau FROM nx
-          UNION ALL SELECT a + 1, -1, 0, 0 FROM nx
-          UNION ALL SELECT least(coalesce(n, a + 7), a + 7), 0, -1, 0 FROM nx
-          UNION ALL SELECT least(coalesce(n, a + 30), a + 30), 0, 0, -1 FROM nx
-        ),
-        cum AS (SELECT d, sum(sum(dau)) OVER w AS dau, sum(sum(wau)) OVER w AS wau, sum(sum(mau)) OVER w AS mau
-                FROM ev GROUP BY d WINDOW w AS (ORDER BY d)),
-        days AS (SELECT CAST(t AS DATE) AS day FROM range(CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP) + INTERVAL 1 DAY,
-                                                          INTERVAL 1 DAY) r(t))
-        SELECT days.day, CAST(coalesce(cum.dau, 0) AS BIGINT) AS dau, CAST(coalesce(cum.wau, 0) AS BIGINT) AS wau,
-               CAST(coalesce(cum.mau, 0) AS BIGINT) AS mau
-        FROM days ASOF LEFT JOIN cum ON days.day >= cum.d ORDER BY 1
-        """,
-        p + [f.start, f.end, f.start, f.end],
+    weekly_by_first = {
+        "columns": {"users": "active_users"},
+        "grain": "week",
+        "by": ["first_interaction_day__week"],
+        "period": "week",
+    }
+    got = _on(
+        store,
+        "adoption",
+        f,
+        schema,
+        ("active", {"columns": {"dau": "dau_wau_mau"}, "grain": "day"}),
+        ("new", {"columns": {"new_users": "new_users"}, "grain": "week", "period": "week"}),
+        ("by_first", weekly_by_first),
+        ("history", {**weekly_by_first, "since": None}),
     )
+    # DAU/WAU/MAU: the bundle's three trailing windows, one row per day of the period.
+    with store.cursor() as con:
+        bundle = metric_query(
+            con,
+            "dau_wau_mau",
+            "day",
+            since=f.start,
+            until=f.end,
+            where=metric_where("dau_wau_mau", f.restricted(PAGE_DIMS["adoption"])),
+            include_test_users=f.include_test_users,
+            schema=schema,
+        )
+    days = pd.DataFrame({"day": pd.date_range(f.start, f.end, freq="D")})
+    bundle = bundle.assign(day=pd.to_datetime(bundle["period"]))[["day", "dau", "wau", "mau"]]
+    active = days.merge(bundle, on="day", how="left").fillna(0)
+    active[["dau", "wau", "mau"]] = active[["dau", "wau", "mau"]].astype("int64")
     # New = first_interaction_time (users entity) in the week, as the "New users" tile counts them;
     # returning = the other users active in the week.
-    new_returning = store.query(
-        f"""
-        WITH act AS (SELECT DISTINCT date_trunc('week', date_day) AS week, user_id FROM {ud}
-                     WHERE {w} AND date_day BETWEEN ? AND ?),
-        new AS (SELECT date_trunc('week', first_interaction_day) AS week, user_id FROM {_t(schema, "users")}
-                WHERE {w} AND first_interaction_day BETWEEN ? AND ?)
-        SELECT coalesce(a.week, n.week) AS week, count(DISTINCT n.user_id) AS new_users,
-               count(DISTINCT a.user_id) FILTER (WHERE n.user_id IS NULL) AS returning_users
-        FROM act a FULL JOIN new n ON a.week = n.week AND a.user_id = n.user_id
-        GROUP BY 1 ORDER BY 1
-        """,
-        p + [f.start, f.end] + p + [f.start, f.end],
+    by_first = got["by_first"]
+    first_week = pd.to_datetime(by_first["first_interaction_day__week"])
+    returning = by_first[first_week != by_first["week"]].groupby("week", as_index=False)["users"].sum()
+    new_returning = (
+        got["new"]
+        .merge(returning.rename(columns={"users": "returning_users"}), on="week", how="outer")
+        .fillna(0)
+        .astype({"new_users": "int64", "returning_users": "int64"})
+        .sort_values("week")
+        .reset_index(drop=True)
     )
-    # Cohort = the week of a user's first activity in the whole history; every cohort up to the end date.
-    cohorts = store.query(
-        f"""
-        WITH base AS (SELECT DISTINCT date_trunc('week', date_day) AS week, user_id FROM {ud}
-                      WHERE {w} AND date_day <= ?),
-        firsts AS (SELECT user_id, min(week) AS cohort FROM base GROUP BY 1)
-        SELECT fi.cohort, CAST(datediff('week', fi.cohort, b.week) AS INTEGER) AS weeks_since,
-               count(DISTINCT b.user_id) AS users,
-               count(DISTINCT b.user_id) / max(count(DISTINCT b.user_id)) OVER (PARTITION BY fi.cohort) AS retention
-        FROM base b JOIN firsts fi USING (user_id)
-        GROUP BY 1, 2 ORDER BY 1, 2
-        """,
-        p + [f.end],
+    # Cohort = the week of a user's first interaction (users entity), up to the end date, for the
+    # cohorts whose first week the store holds (earlier users have no week 0 to retain from).
+    hist = got["history"].dropna(subset=["first_interaction_day__week"])
+    cohorts = pd.DataFrame(
+        {
+            "cohort": pd.to_datetime(hist["first_interaction_day__week"]),
+            "weeks_since": 0,
+            "users": hist["users"].astype("int64"),
+        }
     )
+    cohorts["weeks_since"] = ((pd.to_datetime(hist["week"]) - cohorts["cohort"]).dt.days // 7).astype("int64")
+    observed = cohorts.loc[cohorts["weeks_since"] == 0, "cohort"]
+    cohorts = cohorts[cohorts["cohort"].isin(observed) & (cohorts["weeks_since"] >= 0)]
+    cohorts = cohorts.sort_values(["cohort", "weeks_since"]).reset_index(drop=True)
+    size = cohorts["users"].where(cohorts["weeks_since"] == 0).groupby(cohorts["cohort"]).transform("max")
+    cohorts["retention"] = cohorts["users"] / size
     return {
         "active": active,
         "new_returning": new_returning,
@@ -256,73 +335,59 @@ def user_counts(store: Store, f: Filters, schema: str) -> pd.DataFrame:
     """Active users, new users (whose `first_interaction_time` falls in the period, from the users
     entity: not the first day the store saw them, which a store younger than the tenant gets wrong)
     and retained users (active in this period and in the previous one)."""
-    w, p = _where(f, USER_DAILY_DIMS, date_col=None)
-    prev = f.previous()
-    return store.query(
-        f"""
-        WITH u AS (SELECT user_id, bool_or(date_day BETWEEN ? AND ?) AS now_active,
-                          bool_or(date_day BETWEEN ? AND ?) AS before_active
-                   FROM {_t(schema, "user_daily")} WHERE {w} AND date_day BETWEEN ? AND ? GROUP BY 1),
-        n AS (SELECT count(*) AS new_users FROM {_t(schema, "users")}
-              WHERE {w} AND first_interaction_day BETWEEN ? AND ?)
-        SELECT count(*) FILTER (WHERE now_active) AS active_users, any_value(n.new_users) AS new_users,
-               count(*) FILTER (WHERE now_active AND before_active) AS retained_users
-        FROM n LEFT JOIN u ON TRUE
-        """,
-        [f.start, f.end, prev.start, prev.end] + p + [prev.start, f.end] + p + [f.start, f.end],
-    )
+    cols = {
+        "active_users": "active_users",
+        "new_users": "new_users",
+        "retained_users": Part("retained_users", "numerator"),
+    }
+    df = _on(store, "adoption", f, schema, ("users", {"columns": cols}))["users"]
+    if df.empty:
+        df = pd.DataFrame([dict.fromkeys(cols, 0)])
+    return df.astype("int64")
 
 
 def channels(store: Store, f: Filters, schema: str) -> Frames:
-    w, p = _where(f, JOURNEY_DIMS)
-    j = _t(schema, "journey")
-    by_platform = store.query(
-        f"""
-        SELECT platform, count(DISTINCT user_id) AS active_users, count(*) AS user_interactions,
-               count(DISTINCT conversation_id) AS conversations,
-               count(*) / sum(count(*)) OVER () AS interaction_share
-        FROM {j} WHERE {w} GROUP BY 1 ORDER BY user_interactions DESC, platform
-        """,
-        p,
-    )
-    trend = store.query(
-        f"""
-        SELECT CAST(created_time AS DATE) AS day, platform, count(*) AS user_interactions
-        FROM {j} WHERE {w} GROUP BY 1, 2 ORDER BY 1, 2
-        """,
-        p,
-    )
-    return {"by_platform": by_platform, "trend": trend}
+    by_platform = {
+        "columns": {
+            "active_users": "active_users",
+            "user_interactions": "interactions",
+            "conversations": "user_conversations",
+            "interaction_share": "channel_adoption",
+        },
+        "by": ["platform"],
+    }
+    trend = {"columns": {"user_interactions": "interactions"}, "grain": "day", "by": ["platform"]}
+    got = _on(store, "channels", f, schema, ("by_platform", by_platform), ("trend", trend))
+    got["by_platform"] = _ranked(got["by_platform"], ["user_interactions", "platform"], [False, True])
+    return got
+
+
+def _ranked(df: pd.DataFrame, by: list[str], ascending: list[bool], n: int | None = None) -> pd.DataFrame:
+    df = df.sort_values(by, ascending=ascending, na_position="last")
+    return (df.head(n) if n else df).reset_index(drop=True)
 
 
 def segments(store: Store, f: Filters, schema: str) -> Frames:
-    w, p = _where(f, JOURNEY_DIMS)
-    seg = _t(schema, "adoption_by_segment")
-    active = store.query(
-        f"""
-        SELECT coalesce(department, '(unknown)') AS department, coalesce(location, '(unknown)') AS location,
-               coalesce(role, '(unknown)') AS role, count(DISTINCT user_id) AS active_users,
-               count(*) AS user_interactions
-        FROM {_t(schema, "journey")} WHERE {w} GROUP BY 1, 2, 3
-        """,
-        p,
-    )
-    headcount = store.query(
-        f"SELECT coalesce(department, '(unknown)') AS department, coalesce(location, '(unknown)') AS location, "
-        f"coalesce(role, '(unknown)') AS role, sum(headcount) AS headcount, "
-        f"sum(users_with_access) AS users_with_access FROM {seg} GROUP BY 1, 2, 3"
-    )
-    by: Frames = {}
+    """Per department, location and role: active users over headcount (`segment_adoption`), the
+    segment's interactions and its users with access. A platform, route or domain filter cuts the
+    active users and interactions; headcount has no such dimension and stays whole."""
+    out: Frames = {}
     for dim in ("department", "location", "role"):
-        a = active.groupby(dim, as_index=False)[["active_users", "user_interactions"]].sum()
-        h = headcount.groupby(dim, as_index=False)[["headcount", "users_with_access"]].sum()
-        m = h.merge(a, on=dim, how="outer").fillna(0)
-        m["adoption_rate"] = m["active_users"] / m["headcount"].where(m["headcount"] > 0)
-        by[f"by_{dim}"] = m.sort_values(["active_users", dim], ascending=[False, True]).reset_index(drop=True)
-    return by
+        cols = {
+            "headcount": Part("segment_adoption", "denominator"),
+            "users_with_access": Part("adoption_rate", "denominator"),
+            "active_users": Part("segment_adoption", "numerator"),
+            "user_interactions": "interactions",
+            "adoption_rate": "segment_adoption",
+        }
+        df = _on(store, "segments", f, schema, ("s", {"columns": cols, "by": [dim]}))["s"]
+        df[dim] = df[dim].where(df[dim].notna(), "(unknown)")
+        out[f"by_{dim}"] = _ranked(df, ["active_users", dim], [False, True])
+    return out
 
 
-# The outcomes funnel: (measure of `measures.CONVERSATION`, stage label), in order.
+# The outcomes funnel: (measure of `measures.CONVERSATION`, stage label), in order, and the metric
+# part that counts each stage.
 FUNNEL = (
     ("conversations", "Conversations"),
     ("engaged", "User-engaged"),
@@ -330,158 +395,154 @@ FUNNEL = (
     ("plugin_used", "Plugin used"),
     ("contained", "Contained (DM)"),
 )
+FUNNEL_METRICS: dict[str, str | Part] = {
+    "conversations": "conversations",
+    "engaged": Part("escalation_rate", "denominator"),
+    "plugin_served": "plugin_served_conversations",
+    "plugin_used": "plugin_used_conversations",
+    "contained": Part("containment_rate", "numerator"),
+}
 
 
 def outcomes(store: Store, f: Filters, schema: str) -> Frames:
-    w, p = _where(f, CONVERSATION_DIMS)
-    c = _t(schema, "conversations")
-    funnel = store.query(
-        f"""
-        SELECT * FROM (VALUES {", ".join(f"({i}, '{label}', '{m}')" for i, (m, label) in enumerate(FUNNEL, 1))})
-          AS s(step, stage, measure)
-        JOIN (
-          SELECT {", ".join(f"{count(CONVERSATION[m])} AS s{i}" for i, (m, _) in enumerate(FUNNEL, 1))}
-          FROM {c} WHERE {w}
-        ) ON TRUE
-        """,
-        p,
+    outcome_by = {
+        "conversations": "conversations",
+        "engaged": Part("escalation_rate", "denominator"),
+        "escalated": Part("escalation_rate", "numerator"),
+    }
+    got = _on(
+        store,
+        "outcomes",
+        f,
+        schema,
+        ("funnel", {"columns": FUNNEL_METRICS}),
+        (
+            "trend",
+            {
+                "columns": {"containment_rate": "containment_rate", "escalation_rate": "escalation_rate"},
+                "grain": "week",
+                "period": "week",
+            },
+        ),  # fmt: skip
+        ("by_route", {"columns": outcome_by, "by": ["route", "primary_domain"]}),
+        (
+            "by_type",
+            {
+                "columns": {k: outcome_by[k] for k in ("conversations", "engaged")},
+                "by": ["conversation_type"],
+            },
+        ),  # fmt: skip
     )
-    funnel["conversations"] = [funnel.loc[i, f"s{int(funnel.loc[i, 'step'])}"] for i in funnel.index]
-    funnel = funnel[["step", "stage", "measure", "conversations"]].sort_values("step").reset_index(drop=True)
-    trend = store.query(
-        f"""
-        SELECT date_trunc('week', created_time)::DATE AS week,
-               {count(CONVERSATION["contained"])}
-                 / nullif({count(CONVERSATION["engaged_dm"])}, 0) AS containment_rate,
-               {count(CONVERSATION["escalated"])}
-                 / nullif({count(CONVERSATION["engaged"])}, 0) AS escalation_rate
-        FROM {c} WHERE {w} GROUP BY 1 ORDER BY 1
-        """,
-        p,
+    counts = got["funnel"].iloc[0] if len(got["funnel"]) else pd.Series(0, index=list(FUNNEL_METRICS))
+    funnel = pd.DataFrame(
+        [
+            {"step": i, "stage": label, "measure": m, "conversations": int(counts[m])}
+            for i, (m, label) in enumerate(FUNNEL, 1)
+        ]
     )
-    by_route = store.query(
-        f"""
-        SELECT route, coalesce(primary_domain, '(none)') AS domain, count(*) AS conversations,
-               {count(CONVERSATION["engaged"])} AS engaged,
-               {count(CONVERSATION["escalated"])} AS escalated
-        FROM {c} WHERE {w} GROUP BY 1, 2 ORDER BY conversations DESC, 1, 2
-        """,
-        p,
-    )
-    by_type = store.query(
-        f"""
-        SELECT conversation_type, count(*) AS conversations, count(*) FILTER (WHERE is_user_engaged) AS engaged
-        FROM {c} WHERE {w} AND conversation_type IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1
-        """,
-        p,
-    )
-    return {"funnel": funnel, "trend": trend, "by_route": by_route, "by_type": by_type}
+    by_route = got["by_route"].rename(columns={"primary_domain": "domain"})
+    by_route["domain"] = by_route["domain"].where(by_route["domain"].notna(), "(none)")
+    by_route = _ranked(by_route, ["conversations", "route", "domain"], [False, True, True])
+    by_type = got["by_type"].dropna(subset=["conversation_type"])
+    by_type = _ranked(by_type, ["conversations", "conversation_type"], [False, True])
+    return {"funnel": funnel, "trend": got["trend"], "by_route": by_route, "by_type": by_type}
 
 
 def plugins(store: Store, f: Filters, schema: str) -> Frames:
-    w, p = _where(f, PLUGIN_DIMS)
-    table = store.query(
-        f"""
-        SELECT plugin_name, any_value(is_native) AS is_native, {count(PLUGIN_CALL["calls"])} AS calls,
-               {count(PLUGIN_CALL["served"])} AS served, {count(PLUGIN_CALL["used"])} AS used,
-               {count(PLUGIN_CALL["unsuccessful"])} AS unsuccessful,
-               count(*) FILTER (WHERE served) / count(*) AS served_rate,
-               count(*) FILTER (WHERE used) / nullif(count(*) FILTER (WHERE served), 0) AS used_rate,
-               median(latency_seconds) AS latency_p50_s, quantile_cont(latency_seconds, 0.9) AS latency_p90_s,
-               count(*) FILTER (WHERE served) >= 20
-                 AND count(*) FILTER (WHERE used) < 0.2 * count(*) FILTER (WHERE served) AS served_rarely_used
-        FROM {_t(schema, "plugin_calls")} WHERE {w}
-        GROUP BY 1 ORDER BY calls DESC, 1
-        """,
-        p,
+    table = {
+        "columns": {
+            "calls": "plugin_calls",
+            "served": Part("plugin_used_rate", "denominator"),
+            "used": Part("plugin_used_rate", "numerator"),
+            "unsuccessful": "plugin_unsuccessful",
+            "served_rate": "plugin_served_rate",
+            "used_rate": "plugin_used_rate",
+            "latency_p50_s": "plugin_latency",
+            "latency_p90_s": "plugin_latency_p90",
+        },
+        "by": ["plugin_name", "is_native"],
+    }
+    trend = {
+        "columns": {
+            "served": Part("plugin_used_rate", "denominator"),
+            "used": Part("plugin_used_rate", "numerator"),
+            "unsuccessful": "plugin_unsuccessful",
+        },
+        "grain": "day",
+    }
+    got = _on(store, "plugins", f, schema, ("plugins", table), ("trend", trend))
+    df = got["plugins"]
+    vars_ = parameters()  # the "served but rarely used" thresholds of plugin_used_rate
+    df["served_rarely_used"] = (df["served"] >= vars_["mwdata_served_rarely_used_min_served"]) & (
+        df["used"] < vars_["mwdata_served_rarely_used_max_rate"] * df["served"]
     )
-    trend = store.query(
-        f"""
-        SELECT CAST(created_time AS DATE) AS day, {count(PLUGIN_CALL["served"])} AS served,
-               {count(PLUGIN_CALL["used"])} AS used, {count(PLUGIN_CALL["unsuccessful"])} AS unsuccessful
-        FROM {_t(schema, "plugin_calls")} WHERE {w} GROUP BY 1 ORDER BY 1
-        """,
-        p,
-    )
-    return {"plugins": table, "trend": trend}
+    got["plugins"] = _ranked(df, ["calls", "plugin_name"], [False, True])
+    return got
 
 
 def knowledge(store: Store, f: Filters, schema: str) -> Frames:
-    w, p = _where(f, PLUGIN_DIMS)
-    r = _t(schema, "knowledge_resources")
-    articles = store.query(
-        f"""
-        SELECT resource_id,
-               {resource_label_sql("any_value(article_name)", "any_value(external_resource_id)", "resource_id")}
-                 AS article,
-               any_value(external_resource_id) AS external_id,
-               {count(RESOURCE["served"])} AS times_served, {count(RESOURCE["cited"])} AS times_cited,
-               count(DISTINCT conversation_id) AS conversations,
-               count(DISTINCT conversation_id) FILTER (WHERE conversation_unhelpful) AS unhelpful_conversations,
-               count(DISTINCT conversation_id) FILTER (WHERE conversation_ticket_filed) AS ticket_conversations,
-               count(*) FILTER (WHERE cited) / count(*) AS citation_rate
-        FROM {r} WHERE {w} GROUP BY 1
-        """,
-        p,
+    citations = {
+        "times_served": Part("citation_rate", "denominator"),
+        "times_cited": Part("citation_rate", "numerator"),
+        "citation_rate": "citation_rate",
+    }
+    per_article = {
+        **citations,
+        "conversations": "article_conversations",
+        "unhelpful_conversations": "article_unhelpful_conversations",
+        "ticket_conversations": "article_ticket_conversations",
+    }
+    got = _on(
+        store,
+        "knowledge",
+        f,
+        schema,
+        ("articles", {"columns": per_article, "by": ["resource_id", "article_name", "external_resource_id"]}),
+        ("totals", {"columns": citations}),
     )
-    top = (
-        articles.sort_values(["times_cited", "times_served", "resource_id"], ascending=[False, False, True])
-        .head(25)
-        .reset_index(drop=True)
+    a = got["articles"]
+    a.insert(1, "article", resource_labels(a["article_name"], a["external_resource_id"], a["resource_id"]))
+    a = a.drop(columns="article_name").rename(columns={"external_resource_id": "external_id"})
+    top = _ranked(a, ["times_cited", "times_served", "resource_id"], [False, False, True], 25)
+    not_cited = _ranked(a[a["times_cited"] == 0], ["times_served", "resource_id"], [False, True], 25)
+    totals = got["totals"].rename(
+        columns={"times_served": "resources_served", "times_cited": "resources_cited"}
     )
-    not_cited = (
-        articles[articles["times_cited"] == 0]
-        .sort_values(["times_served", "resource_id"], ascending=[False, True])
-        .head(25)
-        .reset_index(drop=True)
-    )
-    totals = pd.DataFrame(
-        {
-            "resources_served": [int(articles["times_served"].sum())],
-            "resources_cited": [int(articles["times_cited"].sum())],
-        }
-    )
-    totals["citation_rate"] = totals["resources_cited"] / totals["resources_served"].where(
-        totals["resources_served"] > 0
-    )
+    if totals.empty:
+        totals = pd.DataFrame({"resources_served": [0], "resources_cited": [0], "citation_rate": [None]})
     return {"top_articles": top, "served_not_cited": not_cited, "totals": totals}
 
 
 def gaps(store: Store, f: Filters, schema: str) -> Frames:
-    w, p = _where(f, JOURNEY_DIMS)
-    table = store.query(
-        f"""
-        SELECT coalesce(topic, '(no topic)') AS topic, coalesce(interaction_domain, '(none)') AS domain,
-               count(*) AS volume,
-               count(*) FILTER (WHERE cited_resources = 0) AS without_citation,
-               {count(INTERACTION["unhelpful"])} AS unhelpful,
-               count(*) FILTER (WHERE is_escalated) AS escalated,
-               {count(INTERACTION["gap"])} / count(*) AS failure_rate,
-               {count(INTERACTION["gap"])} AS gap_score
-        FROM {_t(schema, "journey")} WHERE {w} AND {INTERACTION["free_text"]}
-        GROUP BY 1, 2 ORDER BY gap_score DESC, volume DESC, 1, 2 LIMIT 50
-        """,
-        p,
-    )
-    return {"gaps": table}
+    cols = {
+        "volume": "topic_interactions",
+        "without_citation": "uncited_questions",
+        "unhelpful": "unhelpful_questions",
+        "escalated": "escalated_questions",
+        "failure_rate": "knowledge_gaps",
+        "gap_score": Part("knowledge_gaps", "numerator"),
+    }
+    df = _on(store, "gaps", f, schema, ("g", {"columns": cols, "by": ["topic", "interaction_domain"]}))["g"]
+    df = df[df["volume"] > 0].rename(columns={"interaction_domain": "domain"})
+    df["topic"] = df["topic"].where(df["topic"].notna(), "(no topic)")
+    df["domain"] = df["domain"].where(df["domain"].notna(), "(none)")
+    return {"gaps": _ranked(df, ["gap_score", "volume", "topic", "domain"], [False, False, True, True], 50)}
 
 
 def feedback(store: Store, f: Filters, schema: str) -> Frames:
+    weekly = {
+        "columns": {"helpful": Part("helpful_rate", "numerator"), "unhelpful": "unhelpful_feedback"},
+        "grain": "week",
+        "period": "week",
+    }
+    trend = _on(store, "feedback", f, schema, ("t", weekly))["t"]
+    trend = trend[(trend["helpful"] + trend["unhelpful"]) > 0].reset_index(drop=True)
     w, p = _where(f, JOURNEY_DIMS)
-    j = _t(schema, "journey")
-    trend = store.query(
-        f"""
-        SELECT date_trunc('week', created_time)::DATE AS week,
-               {count(INTERACTION["helpful"])} AS helpful,
-               {count(INTERACTION["unhelpful"])} AS unhelpful
-        FROM {j} WHERE {w} AND feedback IS NOT NULL GROUP BY 1 ORDER BY 1
-        """,
-        p,
-    )
-    comments = store.query(
+    comments = store.query(  # a list of rows, not a metric
         f"""
         SELECT created_time, platform, department, content AS comment, conversation_id
-        FROM {j} WHERE {w} AND {INTERACTION["csat_comment"]} ORDER BY created_time DESC, interaction_id LIMIT 200
+        FROM {_t(schema, "journey")} WHERE {w} AND {INTERACTION["csat_comment"]}
+        ORDER BY created_time DESC, interaction_id LIMIT 200
         """,
         p,
     )
@@ -489,28 +550,24 @@ def feedback(store: Store, f: Filters, schema: str) -> Frames:
 
 
 def efficiency(store: Store, f: Filters, schema: str) -> Frames:
-    wc, pc = _where(f, CONVERSATION_DIMS)
-    wp, pp = _where(f, PLUGIN_DIMS)
-    ttr = store.query(
-        f"""
-        SELECT date_trunc('week', created_time)::DATE AS week, count(minutes_to_resolution) AS resolved,
-               median(minutes_to_resolution) AS ttr_p50_min, quantile_cont(minutes_to_resolution, 0.9) AS ttr_p90_min
-        FROM {_t(schema, "conversations")}
-        WHERE {wc} AND {CONVERSATION["resolved"]}
-        GROUP BY 1 ORDER BY 1
-        """,
-        pc,
-    )
-    saved = store.query(
-        f"""
-        SELECT plugin_name, {count(PLUGIN_CALL["used"])} AS used_calls,
-               sum(CASE WHEN used THEN minutes_saved ELSE 0 END) AS minutes_saved
-        FROM {_t(schema, "plugin_calls")} WHERE {wp} GROUP BY 1 HAVING count(*) FILTER (WHERE used) > 0
-        ORDER BY minutes_saved DESC, plugin_name
-        """,
-        pp,
-    )
-    return {"ttr": ttr, "time_saved": saved}
+    ttr = {
+        "columns": {
+            "resolved": "resolved_conversations",
+            "ttr_p50_min": "time_to_resolution",
+            "ttr_p90_min": "time_to_resolution_p90",
+        },
+        "grain": "week",
+        "period": "week",
+    }
+    saved = {
+        "columns": {"used_calls": Part("plugin_used_rate", "numerator"), "minutes_saved": "time_saved"},
+        "by": ["plugin_name"],
+    }
+    got = _on(store, "efficiency", f, schema, ("ttr", ttr), ("time_saved", saved))
+    got["ttr"] = got["ttr"][got["ttr"]["resolved"] > 0].reset_index(drop=True)
+    s = got["time_saved"]
+    got["time_saved"] = _ranked(s[s["used_calls"] > 0], ["minutes_saved", "plugin_name"], [False, True])
+    return got
 
 
 def journey_list(store: Store, f: Filters, schema: str) -> Frames:

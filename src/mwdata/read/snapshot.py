@@ -168,10 +168,7 @@ class Store:
         try:
             return cur.execute(sql, list(params or [])).df()
         except (duckdb.CatalogException, duckdb.BinderException) as exc:
-            raise StoreError(
-                f"the store lacks a table or column this view needs ({str(exc).splitlines()[0]}); "
-                "run `mwdata build` to create or update the models"
-            ) from None
+            raise _not_built(exc) from None
         finally:
             cur.close()
 
@@ -185,6 +182,8 @@ class Store:
             cur = self._conn.cursor()
         try:
             yield cur
+        except (duckdb.CatalogException, duckdb.BinderException) as exc:
+            raise _not_built(exc) from None
         finally:
             cur.close()
 
@@ -298,3 +297,10 @@ def get_store(path: str | os.PathLike[str]) -> Store:
         if key not in _STORES:
             _STORES[key] = Store(key)
         return _STORES[key]
+
+
+def _not_built(exc: duckdb.Error) -> StoreError:
+    return StoreError(
+        f"the store lacks a table or column this view needs ({str(exc).splitlines()[0]}); "
+        "run `mwdata build` to create or update the models"
+    )
