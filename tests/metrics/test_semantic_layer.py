@@ -35,6 +35,7 @@ def test_parameters_are_the_dbt_vars_the_models_read() -> None:
     assert params["mwdata_freshness_warn_hours"] == project.FRESHNESS_WARN_HOURS
     sql = (project.PROJECT_DIR / "models" / "marts" / "moveworks__conversations.sql").read_text()
     assert "var('mwdata_ttr_max_minutes')" in sql
-    gaps = (project.PROJECT_DIR / "models" / "marts" / "moveworks__knowledge_gaps.sql").read_text()
-    # the failure formula lives once, in the journey's is_knowledge_gap
-    assert "when is_knowledge_gap then 1" in gaps and "or feedback = 'UNHELPFUL' or is_escalated" not in gaps
+    # the failure formula lives once, in the journey's is_knowledge_gap; no mart aggregates it again
+    marts = project.PROJECT_DIR / "models" / "marts"
+    assert "is_knowledge_gap" in (marts / "moveworks__journey.sql").read_text()
+    assert not [p.name for p in marts.glob("*.sql") if "when is_knowledge_gap" in p.read_text()]

@@ -64,7 +64,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
                     "'INTERACTION_TYPE_FREE_TEXT', 'DM', 'IT', NULL, 'IT', 'vpn')",
                     [f"{uid}-{d}", f"c-{uid}-{d}", uid, date.fromisoformat(d)],
                 )
-                con.execute("INSERT INTO analytics.moveworks__user_daily VALUES (?, ?)", [date.fromisoformat(d), uid])
+                con.execute(
+                    "INSERT INTO analytics.moveworks__user_daily VALUES (?, ?)", [date.fromisoformat(d), uid]
+                )
     s = Store(path, snapshot_dir=path.parent / "snaps")
     yield s  # type: ignore[misc]
     s.close()

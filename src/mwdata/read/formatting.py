@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 
 def format_delta(diff: float, fmt: str) -> str:
     """`+12` for counts; `+1.3 pp` (percentage points) for rates, never a misleading `+1.3%`."""
@@ -19,10 +17,3 @@ UNTITLED = " (untitled)"  # appended to the id of a thing without a name (never 
 def resource_label_sql(name: str, external_id: str, resource_id: str) -> str:
     """SQL for a knowledge resource's label: its name, else "<external id or id> (untitled)"."""
     return f"coalesce({name}, coalesce({external_id}, {resource_id}) || '{UNTITLED}')"
-
-
-def resource_labels(name: pd.Series, external_id: pd.Series, resource_id: pd.Series) -> pd.Series:
-    """The same label as `resource_label_sql`, for a frame the metric layer returned."""
-    return name.where(
-        name.notna(), external_id.where(external_id.notna(), resource_id).astype(str) + UNTITLED
-    )

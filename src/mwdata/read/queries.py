@@ -22,7 +22,7 @@ import pandas as pd
 from mwdata.metrics.query import query as metric_query
 from mwdata.metrics.registry import Metric, MetricError, get_metric, parameters, semantic_models
 from mwdata.read.filters import Filters
-from mwdata.read.formatting import resource_labels
+from mwdata.read.formatting import resource_label_sql
 from mwdata.read.measures import INTERACTION
 from mwdata.read.snapshot import Store
 from mwdata.store.schema import STATE_SCHEMA
@@ -497,20 +497,43 @@ def knowledge(store: Store, f: Filters, schema: str) -> Frames:
         "knowledge",
         f,
         schema,
-        ("articles", {"columns": per_article, "by": ["resource_id", "article_name", "external_resource_id"]}),
+        ("articles", {"columns": per_article, "by": ["resource_id"]}),
         ("totals", {"columns": citations}),
     )
     a = got["articles"]
-    a.insert(1, "article", resource_labels(a["article_name"], a["external_resource_id"], a["resource_id"]))
-    a = a.drop(columns="article_name").rename(columns={"external_resource_id": "external_id"})
     top = _ranked(a, ["times_cited", "times_served", "resource_id"], [False, False, True], 25)
     not_cited = _ranked(a[a["times_cited"] == 0], ["times_served", "resource_id"], [False, True], 25)
+    labels = _resource_labels(store, schema, sorted(set(top["resource_id"]) | set(not_cited["resource_id"])))
+    top, not_cited = (_labelled(x, labels) for x in (top, not_cited))
     totals = got["totals"].rename(
         columns={"times_served": "resources_served", "times_cited": "resources_cited"}
     )
     if totals.empty:
         totals = pd.DataFrame({"resources_served": [0], "resources_cited": [0], "citation_rate": [None]})
     return {"top_articles": top, "served_not_cited": not_cited, "totals": totals}
+
+
+def _resource_labels(store: Store, schema: str, ids: list[str]) -> pd.DataFrame:
+    """A readable label and the external id per resource (a lookup of attributes, not a metric; a
+    resource whose name changed between versions takes the greatest, as on every run)."""
+    if not ids:
+        return pd.DataFrame(columns=["resource_id", "article", "external_id"])
+    marks = ", ".join("?" for _ in ids)
+    return store.query(
+        f"""
+        SELECT resource_id, {resource_label_sql("max(article_name)", "max(external_resource_id)", "resource_id")}
+                 AS article, max(external_resource_id) AS external_id
+        FROM {_t(schema, "knowledge_resources")} WHERE resource_id IN ({marks}) GROUP BY 1
+        """,
+        ids,
+    )
+
+
+def _labelled(articles: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    out = articles.merge(labels, on="resource_id", how="left")
+    return out[
+        ["resource_id", "article", "external_id", *[c for c in articles.columns if c != "resource_id"]]
+    ]
 
 
 def gaps(store: Store, f: Filters, schema: str) -> Frames:

@@ -615,6 +615,27 @@ def _record_build(cfg: Config) -> None:
         con.close()
 
 
+def _export_saved_queries(cfg: Config) -> None:
+    """Write the semantic layer's exports (`moveworks__kpi_daily`, ...) from the metric definitions."""
+    from mwdata.metrics.exports import materialise
+
+    con = _Conn(cfg)
+    try:
+        if con.kind not in ("duckdb", "postgres"):
+            log.info(
+                "saved-query exports are written on DuckDB and PostgreSQL stores only (store: %s)", con.kind
+            )
+            return
+        if con.kind == "duckdb":
+            con.execute("SET TimeZone = 'UTC'")
+        else:
+            con.execute("SET TIME ZONE 'UTC'")
+        with con._errors("CREATE TABLE (saved-query export)"):
+            materialise(con._con, cfg.transform.target_schema)
+    finally:
+        con.close()
+
+
 def _explain_quarantine(cfg: Config, result: RunResult) -> None:
     """Give the quarantine test a message naming the records (dbt's only counts rows), and log it."""
     hits = [
@@ -763,6 +784,14 @@ def build(cfg: Config, select: Sequence[str] = ()) -> RunResult:
         line = first.message.splitlines()[0] if first.message else ""
         raise TransformError(f"{len(broken)} model(s) failed to build; first: {first.name}: {line}")
     _record_build(cfg)
+    try:
+        _export_saved_queries(cfg)
+    except StoreError as exc:
+        if not select:
+            raise
+        log.warning(
+            "saved-query exports not written (a partial build left a mart they read missing): %s", exc
+        )
     tests = run_dbt(cfg, ["test", *sel], prepare=False)
     result = RunResult(
         command="build",
