@@ -1,6 +1,7 @@
 """Benchmark: full `mwdata build` (models + every data test) time and peak memory at a given size.
 
     python -m benchmarks.build_time 1000000 3   # ~interactions, number of builds (each in a fresh process)
+    python -m benchmarks.build_time 1000000 1 /tmp/built.duckdb   # and keep the built store
 
 A base dataset from the test generator (tests/metrics/gen.py) is replicated in SQL with suffixed ids
 (foreign keys suffixed alike), so every copy is a distinct, consistent tenant slice. Peak memory is
@@ -64,9 +65,10 @@ def measure(db: Path) -> dict[str, object]:
             "summary": result.summary}  # fmt: skip
 
 
-def main(interactions: int, runs: int = 1) -> None:
+def main(interactions: int, runs: int = 1, keep: Path | None = None) -> None:
+    """`keep`: build the store there and leave it (e.g. for `benchmarks.dashboard_queries --store`)."""
     with tempfile.TemporaryDirectory() as d:
-        db = Path(d) / "bench.duckdb"
+        db = keep or Path(d) / "bench.duckdb"
         rows = make_store(db, interactions)
         for _ in range(runs):
             out = subprocess.run(
@@ -83,4 +85,9 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--build-only"]:
         print(json.dumps(measure(Path(sys.argv[2]))))
     else:
-        main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000, int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+        keep = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+        main(
+            int(sys.argv[1]) if len(sys.argv) > 1 else 100_000,
+            int(sys.argv[2]) if len(sys.argv) > 2 else 1,
+            keep,
+        )

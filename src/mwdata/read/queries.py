@@ -267,31 +267,25 @@ def adoption(store: Store, f: Filters, schema: str) -> Frames:
         "by": ["first_interaction_day__week"],
         "period": "week",
     }
+    windows = {"columns": {w: Part("dau_wau_mau", w) for w in ("dau", "wau", "mau")}, "grain": "day"}
+    unfiltered = not f.restricted(PAGE_DIMS["adoption"]).active() and not f.include_test_users
+    exported = unfiltered and store.has_table(schema, ACTIVE_USERS_EXPORT)
     got = _on(
         store,
         "adoption",
         f,
         schema,
-        ("active", {"columns": {"dau": "dau_wau_mau"}, "grain": "day"}),
+        *([] if exported else [("active", windows)]),
         ("new", {"columns": {"new_users": "new_users"}, "grain": "week", "period": "week"}),
         ("by_first", weekly_by_first),
         ("history", {**weekly_by_first, "since": None}),
     )
     # DAU/WAU/MAU: the bundle's three trailing windows, one row per day of the period.
-    with store.cursor() as con:
-        bundle = metric_query(
-            con,
-            "dau_wau_mau",
-            "day",
-            since=f.start,
-            until=f.end,
-            where=metric_where("dau_wau_mau", f.restricted(PAGE_DIMS["adoption"])),
-            include_test_users=f.include_test_users,
-            schema=schema,
-        )
     days = pd.DataFrame({"day": pd.date_range(f.start, f.end, freq="D")})
-    bundle = bundle.assign(day=pd.to_datetime(bundle["period"]))[["day", "dau", "wau", "mau"]]
-    active = days.merge(bundle, on="day", how="left").fillna(0)
+    active = days.merge(
+        got["active"] if "active" in got else _active_export(store, f, schema), on="day", how="left"
+    )
+    active = active.fillna(0)
     active[["dau", "wau", "mau"]] = active[["dau", "wau", "mau"]].astype("int64")
     # New = first_interaction_time (users entity) in the week, as the "New users" tile counts them;
     # returning = the other users active in the week.
@@ -329,6 +323,20 @@ def adoption(store: Store, f: Filters, schema: str) -> Frames:
         "users": user_counts(store, f, schema),
         "users_previous": user_counts(store, f.previous(), schema),
     }
+
+
+# The saved query `active_users_daily` that `mwdata build` exports (models/semantic/saved_queries.yml):
+# dau_wau_mau's windows for every day, test users excluded, read when the page has no filter.
+ACTIVE_USERS_EXPORT = "moveworks__active_users_daily"
+
+
+def _active_export(store: Store, f: Filters, schema: str) -> pd.DataFrame:
+    df = store.query(
+        f'SELECT date_day AS day, active_users AS dau, wau, mau FROM "{schema}"."{ACTIVE_USERS_EXPORT}" '
+        "WHERE date_day BETWEEN ? AND ?",
+        [f.start, f.end],
+    )
+    return df.assign(day=pd.to_datetime(df["day"]))
 
 
 def user_counts(store: Store, f: Filters, schema: str) -> pd.DataFrame:
