@@ -22,8 +22,8 @@ import duckdb
 
 from mwdata.catalog import ENTITIES
 from mwdata.config import Config
+from mwdata.metrics.exports import build
 from mwdata.store.schema import raw_columns
-from mwdata.transform import build
 from tests.metrics.gen import generate
 from tests.transform.fixtures import load_duckdb
 

@@ -97,9 +97,7 @@ def test_unusable_records_are_quarantined_not_fatal(synced: tuple[Config, Any, A
     assert _q(
         cfg, "SELECT count(*) FROM analytics.moveworks__conversations WHERE conversation_id LIKE 'q_conv%'"
     ) == [(0,)]
-    assert _q(cfg, "SELECT count(*) FROM analytics.moveworks__kpi_daily WHERE date_day IS NULL") == [
-        (0,)
-    ]  # an export
+    assert _q(cfg, "SELECT count(*) FROM analytics.moveworks__conversations WHERE date_day IS NULL") == [(0,)]
     stored = _q(
         cfg,
         "SELECT status, message FROM _mwdata.check_results WHERE test_name LIKE 'quarantined_records%' "

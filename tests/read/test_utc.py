@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mwdata.config import Config, TransformConfig
-from mwdata.transform import build
+from mwdata.metrics.exports import build
 from tests.metrics.conftest import write_hr
 from tests.metrics.gen import generate
 from tests.transform.fixtures import load_duckdb

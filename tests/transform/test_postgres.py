@@ -13,8 +13,8 @@ import pytest
 from mwdata.catalog import ENTITIES
 from mwdata.config import Config, TransformConfig
 from mwdata.metrics import value
+from mwdata.metrics.exports import build
 from mwdata.store.schema import POSTGRES_TYPES, create_all_sql, raw_columns
-from mwdata.transform import build
 from tests.metrics import handmade
 from tests.metrics.gen import generate
 from tests.metrics.reference import Ref

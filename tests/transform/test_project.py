@@ -12,8 +12,9 @@ import pytest
 from mwdata.config import Config, TransformConfig
 from mwdata.errors import DataQualityError, InputFileError
 from mwdata.metrics.docs import render
+from mwdata.metrics.exports import build
 from mwdata.metrics.query import value
-from mwdata.transform import build, check
+from mwdata.transform import check
 from mwdata.transform import project as proj
 from mwdata.transform.runner import profile, read_hr_file
 from tests.transform import pii_cases

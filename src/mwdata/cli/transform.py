@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         select: list[str] = typer.Option(None, "--select", "-s", help="dbt selection (default: everything)."),
     ) -> None:
         """Build every model of the dbt project (staging -> marts) on the store and run its tests."""
-        from mwdata.transform import build as run_build
+        from mwdata.metrics.exports import build as run_build
 
         result = run_build(common.config(), select=select or ())
         _print(result, "build")

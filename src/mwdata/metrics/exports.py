@@ -9,12 +9,20 @@ becomes `date_day`, `plugin_call__plugin_name` becomes `plugin_name`) and one co
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mwdata.config import Config
 from mwdata.metrics import manifest
 from mwdata.metrics.query import _PLACEHOLDER, _compiled_saved, _dialect
 from mwdata.metrics.registry import get_metric
+
+if TYPE_CHECKING:
+    from mwdata.transform.runner import RunResult
+
+log = logging.getLogger("mwdata.metrics")
 
 
 def exports() -> list[tuple[dict[str, Any], str]]:
@@ -95,3 +103,28 @@ def _with_days(sql: str, days: dict[str, date]) -> str:
     """The period bounds written into the SQL as date literals (a `CREATE TABLE AS` runs on a plain
     cursor, without bound parameters): ISO dates only, never text from elsewhere."""
     return _PLACEHOLDER.sub(lambda m: f"DATE '{days[m.group(1)].isoformat()}'", sql)
+
+
+def write(cfg: Config) -> list[str]:
+    """Write the exports into the configured store's marts schema (DuckDB and PostgreSQL)."""
+    from mwdata.transform.runner import _Conn
+
+    con = _Conn(cfg)
+    try:
+        if con.kind not in ("duckdb", "postgres"):
+            log.info(
+                "saved-query exports are written on DuckDB and PostgreSQL stores only (store: %s)", con.kind
+            )
+            return []
+        con.execute("SET TimeZone = 'UTC'" if con.kind == "duckdb" else "SET TIME ZONE 'UTC'")
+        with con._errors("CREATE TABLE (saved-query export)"):
+            return materialise(con._con, cfg.transform.target_schema)
+    finally:
+        con.close()
+
+
+def build(cfg: Config, select: Sequence[str] = ()) -> RunResult:
+    """`mwdata build`: the dbt project's models, then the semantic layer's exports, then the tests."""
+    from mwdata.transform import build as build_models
+
+    return build_models(cfg, select, after_models=write)

@@ -21,6 +21,7 @@ period and the previous one), `undated_denominator` (a roster or headcount that 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -84,6 +85,11 @@ def _relocated(schema: str) -> str:
     return json.dumps(doc)
 
 
+# MetricFlow's planner is not documented as thread-safe: compile one query at a time (once per shape;
+# running the compiled SQL needs no lock). The dashboard serves each browser session on its own thread.
+_COMPILING = threading.RLock()
+
+
 @cache
 def _engine(dialect: str, schema: str) -> Any:
     from metricflow.engine.metricflow_engine import MetricFlowEngine
@@ -141,7 +147,8 @@ def compiled(
         metric_names=list(metrics), group_by_names=list(group_by) or None, where_constraints=where or None
     )
     try:
-        result = _engine(dialect, schema).explain(request)
+        with _COMPILING:
+            result = _engine(dialect, schema).explain(request)
     except Exception as exc:  # MetricFlow's errors name the metric, dimension and reason
         raise MetricError(f"metric query {', '.join(metrics)} by {list(group_by)}: {exc}") from None
     sql = result.sql_statement.sql
@@ -478,7 +485,8 @@ def _compiled_saved(name: str, since: bool, until: bool, dialect: str, schema: s
     if until:
         where.append("{{ TimeDimension('metric_time', 'day') }} <= '__mwdata_until__'")
     request = MetricFlowQueryRequest.create(saved_query_name=name, where_constraints=where or None)
-    result = _engine(dialect, schema).explain(request)
+    with _COMPILING:
+        result = _engine(dialect, schema).explain(request)
     sql = result.sql_statement.sql
     return Compiled(sql, tuple(x.group(1) for x in _PLACEHOLDER.finditer(sql)))
 

@@ -54,7 +54,10 @@ def _transform_api() -> Any:
 
 
 def build_step(cfg: Config) -> str:
-    result = _transform_api().build(cfg)
+    _transform_api()
+    from mwdata.metrics.exports import build
+
+    result = build(cfg)
     return str(getattr(result, "summary", "") or "models built")
 
 

@@ -3,7 +3,7 @@
 Each page function takes the store, the filters and the marts' schema and returns named DataFrames;
 the Streamlit pages draw them, the report renders some of them, the benchmark times all of them.
 Every number comes from the metric layer (`mwdata.metrics.query` on the snapshot's cursor): a page
-names which metric, or which part of a ratio, fills each column (`metric_frame`) and only shapes the
+names which metric, or which part of a ratio, fills each column (`Frame`) and only shapes the
 result. The SQL left here selects lists of rows (feedback comments), the sidebar's bounds and
 options, and the store's own state (health). Every ordered result has a total order (ties broken by
 name or id), so a top-N list is the same on every run. The mart columns the metrics read are listed
@@ -151,28 +151,45 @@ def kpis(store: Store, f: Filters, schema: str) -> pd.DataFrame:
     """The headline numbers of one period (one row), each the metric layer's value for the period
     and the filters (compiled once per query shape, run on the store's snapshot)."""
     row: dict[str, Any] = {}
+    names = [*KPI_COUNTS.values(), *KPI_RATIOS]
     with store.cursor() as con:
-
-        def run(name: str) -> pd.DataFrame:
-            return metric_query(
-                con,
-                name,
-                since=f.start,
-                until=f.end,
-                where=metric_where(name, f),
-                include_test_users=f.include_test_users,
-                schema=schema,
-            )
-
-        for col, name in KPI_COUNTS.items():
-            df = run(name)
-            row[col] = 0 if df.empty or pd.isna(df["value"].iloc[0]) else int(df["value"].iloc[0])
-        for col, (num, den) in KPI_RATIOS.items():
-            df = run(col)
-            for part, src in ((num, "numerator"), (den, "denominator")):
-                row[part] = 0 if df.empty or pd.isna(df[src].iloc[0]) else int(df[src].iloc[0])
-            row[col] = None if df.empty or pd.isna(df["value"].iloc[0]) else float(df["value"].iloc[0])
+        got = _run_all(con, {n: _request(n, f, schema, since=f.start) for n in names})
+    for col, name in KPI_COUNTS.items():
+        df = got[name]
+        row[col] = 0 if df.empty or pd.isna(df["value"].iloc[0]) else int(df["value"].iloc[0])
+    for col, (num, den) in KPI_RATIOS.items():
+        df = got[col]
+        for part, src in ((num, "numerator"), (den, "denominator")):
+            row[part] = 0 if df.empty or pd.isna(df[src].iloc[0]) else int(df[src].iloc[0])
+        row[col] = None if df.empty or pd.isna(df["value"].iloc[0]) else float(df["value"].iloc[0])
     return pd.DataFrame([row])
+
+
+def _request(
+    metric: str,
+    f: Filters,
+    schema: str,
+    grain: str | None = None,
+    by: Sequence[str] = (),
+    since: date | None = None,
+) -> dict[str, Any]:
+    """The arguments of one metric query for the filters' period end, dimensions and test users."""
+    return {
+        "name": metric,
+        "grain": grain,
+        "by": tuple(by),
+        "since": since,
+        "until": f.end,
+        "where": metric_where(metric, f),
+        "include_test_users": f.include_test_users,
+        "schema": schema,
+    }
+
+
+def _run_all(con: Any, requests: Mapping[Any, dict[str, Any]]) -> dict[Any, pd.DataFrame]:
+    """Run the metric queries one after the other on the snapshot's cursor. (On parallel cursors the
+    pages were no faster on 2 cores: DuckDB already spreads each query over them.)"""
+    return {k: metric_query(con, **kw) for k, kw in requests.items()}
 
 
 @dataclass(frozen=True)
@@ -186,64 +203,67 @@ class Part:
 Columns = Mapping[str, "str | Part"]
 
 
-def metric_frame(
-    con: Any,
-    f: Filters,
-    schema: str,
-    columns: Columns,
-    grain: str | None = None,
-    by: Sequence[str] = (),
-    period: str = "day",
-    since: date | None | bool = True,
-) -> pd.DataFrame:
-    """The metrics of `columns` ({page column: metric or Part}) side by side, per period of `grain`
-    (named `period`) and per value of the `by` dimensions, for the filters' period (`since=None`: from
-    the first day on record) and dimension filters. Counts of a missing row are 0; rates stay undefined."""
-    parts = {col: Part(p) if isinstance(p, str) else p for col, p in columns.items()}
-    keys = (["period"] if grain else []) + list(by)
-    runs: dict[str, pd.DataFrame] = {}
-    out: pd.DataFrame | None = None
-    for col, p in parts.items():
-        if p.metric not in runs:
-            runs[p.metric] = metric_query(
-                con,
-                p.metric,
-                grain,
-                by,
-                since=f.start if since is True else None,
-                until=f.end,
-                where=metric_where(p.metric, f),
-                include_test_users=f.include_test_users,
-                schema=schema,
-            )
-        df = runs[p.metric][[*keys, p.part]].rename(columns={p.part: col})
-        if out is None:
-            out = df
-        elif keys:
-            out = out.merge(df, on=keys, how="outer")
-        else:  # one row each (none for an empty period)
-            out = pd.concat([out.reset_index(drop=True), df.reset_index(drop=True)], axis=1)
-    assert out is not None, "a frame needs at least one column"
-    for col, p in parts.items():
-        m = get_metric(p.metric)
-        if p.part != "value" or not m.is_ratio:
-            out[col] = out[col].fillna(0)
-            if p.part != "value" or m.format == "count":
-                out[col] = out[col].astype("int64")
-    if not keys:
-        return out.reset_index(drop=True)
-    out = out.sort_values(keys, na_position="last").reset_index(drop=True)
-    if grain:
-        out = out.rename(columns={"period": period})
-        out[period] = pd.to_datetime(out[period])
-    return out
+@dataclass(frozen=True)
+class Frame:
+    """A page frame: the metrics of `columns` ({page column: metric or Part}) side by side, per period
+    of `grain` (named `period`) and per value of the `by` dimensions, for the filters' period
+    (`since=None`: from the first day on record) and dimension filters."""
+
+    columns: Columns
+    grain: str | None = None
+    by: Sequence[str] = ()
+    period: str = "day"
+    since: bool = True  # False: from the first day on record
+
+    @property
+    def parts(self) -> dict[str, Part]:
+        return {col: Part(p) if isinstance(p, str) else p for col, p in self.columns.items()}
+
+    def requests(self, f: Filters, schema: str) -> dict[str, dict[str, Any]]:
+        start = f.start if self.since else None
+        return {
+            p.metric: _request(p.metric, f, schema, self.grain, self.by, start) for p in self.parts.values()
+        }
+
+    def assemble(self, runs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+        """The frame from its metrics' results: counts of a missing row are 0, rates stay undefined."""
+        keys = (["period"] if self.grain else []) + list(self.by)
+        out: pd.DataFrame | None = None
+        for col, p in self.parts.items():
+            df = runs[p.metric][[*keys, p.part]].rename(columns={p.part: col})
+            if out is None:
+                out = df
+            elif keys:
+                out = out.merge(df, on=keys, how="outer")
+            else:  # one row each (none for an empty period)
+                out = pd.concat([out.reset_index(drop=True), df.reset_index(drop=True)], axis=1)
+        assert out is not None, "a frame needs at least one column"
+        for col, p in self.parts.items():
+            m = get_metric(p.metric)
+            if p.part != "value" or not m.is_ratio:
+                out[col] = out[col].fillna(0)
+                if p.part != "value" or m.format == "count":
+                    out[col] = out[col].astype("int64")
+        if not keys:
+            return out.reset_index(drop=True)
+        out = out.sort_values(keys, na_position="last").reset_index(drop=True)
+        if self.grain:
+            out = out.rename(columns={"period": self.period})
+            out[self.period] = pd.to_datetime(out[self.period])
+        return out
 
 
-def _on(store: Store, page: str, f: Filters, schema: str, *frames: tuple[str, dict[str, Any]]) -> Frames:
-    """Run the page's metric frames on one cursor of the snapshot, with the filters the page applies."""
+def _on(store: Store, page: str, f: Filters, schema: str, *specs: tuple[str, dict[str, Any]]) -> Frames:
+    """Run every metric query of the page's frames ((name, Frame arguments)) on one snapshot, with
+    the filters the page applies, and assemble the frames."""
     f = f.restricted(PAGE_DIMS[page])
+    frames = {name: Frame(**spec) for name, spec in specs}
+    requests = {(name, m): kw for name, fr in frames.items() for m, kw in fr.requests(f, schema).items()}
     with store.cursor() as con:
-        return {name: metric_frame(con, f, schema, **spec) for name, spec in frames}
+        runs = _run_all(con, requests)
+    return {
+        name: fr.assemble({m: df for (n, m), df in runs.items() if n == name}) for name, fr in frames.items()
+    }
 
 
 def overview(store: Store, f: Filters, schema: str) -> Frames:
@@ -278,7 +298,7 @@ def adoption(store: Store, f: Filters, schema: str) -> Frames:
         *([] if exported else [("active", windows)]),
         ("new", {"columns": {"new_users": "new_users"}, "grain": "week", "period": "week"}),
         ("by_first", weekly_by_first),
-        ("history", {**weekly_by_first, "since": None}),
+        ("history", {**weekly_by_first, "since": False}),
     )
     # DAU/WAU/MAU: the bundle's three trailing windows, one row per day of the period.
     days = pd.DataFrame({"day": pd.date_range(f.start, f.end, freq="D")})
@@ -379,16 +399,18 @@ def segments(store: Store, f: Filters, schema: str) -> Frames:
     """Per department, location and role: active users over headcount (`segment_adoption`), the
     segment's interactions and its users with access. A platform, route or domain filter cuts the
     active users and interactions; headcount has no such dimension and stays whole."""
+    cols = {
+        "headcount": Part("segment_adoption", "denominator"),
+        "users_with_access": Part("adoption_rate", "denominator"),
+        "active_users": Part("segment_adoption", "numerator"),
+        "user_interactions": "interactions",
+        "adoption_rate": "segment_adoption",
+    }
+    dims = ("department", "location", "role")
+    got = _on(store, "segments", f, schema, *((f"by_{d}", {"columns": cols, "by": [d]}) for d in dims))
     out: Frames = {}
-    for dim in ("department", "location", "role"):
-        cols = {
-            "headcount": Part("segment_adoption", "denominator"),
-            "users_with_access": Part("adoption_rate", "denominator"),
-            "active_users": Part("segment_adoption", "numerator"),
-            "user_interactions": "interactions",
-            "adoption_rate": "segment_adoption",
-        }
-        df = _on(store, "segments", f, schema, ("s", {"columns": cols, "by": [dim]}))["s"]
+    for dim in dims:
+        df = got[f"by_{dim}"]
         df[dim] = df[dim].where(df[dim].notna(), "(unknown)")
         out[f"by_{dim}"] = _ranked(df, ["active_users", dim], [False, True])
     return out

@@ -22,7 +22,7 @@ import secrets
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -615,27 +615,6 @@ def _record_build(cfg: Config) -> None:
         con.close()
 
 
-def _export_saved_queries(cfg: Config) -> None:
-    """Write the semantic layer's exports (`moveworks__kpi_daily`, ...) from the metric definitions."""
-    from mwdata.metrics.exports import materialise
-
-    con = _Conn(cfg)
-    try:
-        if con.kind not in ("duckdb", "postgres"):
-            log.info(
-                "saved-query exports are written on DuckDB and PostgreSQL stores only (store: %s)", con.kind
-            )
-            return
-        if con.kind == "duckdb":
-            con.execute("SET TimeZone = 'UTC'")
-        else:
-            con.execute("SET TIME ZONE 'UTC'")
-        with con._errors("CREATE TABLE (saved-query export)"):
-            materialise(con._con, cfg.transform.target_schema)
-    finally:
-        con.close()
-
-
 def _explain_quarantine(cfg: Config, result: RunResult) -> None:
     """Give the quarantine test a message naming the records (dbt's only counts rows), and log it."""
     hits = [
@@ -772,10 +751,14 @@ def run_dbt(cfg: Config, command: Sequence[str], prepare: bool = True) -> RunRes
     return out
 
 
-def build(cfg: Config, select: Sequence[str] = ()) -> RunResult:
+def build(
+    cfg: Config, select: Sequence[str] = (), after_models: Callable[[Config], object] | None = None
+) -> RunResult:
     """Load seeds and build every model, then run every data test. Raises TransformError if a model
     or seed fails. Failing tests never stop the marts from being built (dbt build would skip the
-    models downstream of a failed test): their outcomes are stored and left to `check` to judge."""
+    models downstream of a failed test): their outcomes are stored and left to `check` to judge.
+    `after_models` runs once the models are built, before the tests (`mwdata build` writes the
+    semantic layer's exports there: `mwdata.metrics.exports.build`)."""
     sel = ["--select", *select] if select else []
     models = run_dbt(cfg, ["build", "--resource-type", "seed", "--resource-type", "model", *sel])
     broken = [r for r in models.errors if r.resource_type in ("model", "seed")]
@@ -784,14 +767,13 @@ def build(cfg: Config, select: Sequence[str] = ()) -> RunResult:
         line = first.message.splitlines()[0] if first.message else ""
         raise TransformError(f"{len(broken)} model(s) failed to build; first: {first.name}: {line}")
     _record_build(cfg)
-    try:
-        _export_saved_queries(cfg)
-    except StoreError as exc:
-        if not select:
-            raise
-        log.warning(
-            "saved-query exports not written (a partial build left a mart they read missing): %s", exc
-        )
+    if after_models is not None:
+        try:
+            after_models(cfg)
+        except StoreError as exc:
+            if not select:
+                raise
+            log.warning("after the partial build (--select): %s", exc)
     tests = run_dbt(cfg, ["test", *sel], prepare=False)
     result = RunResult(
         command="build",
