@@ -152,3 +152,35 @@ def test_page_filters_become_metric_dimensions_or_a_clear_error() -> None:
         assert len(queries.metric_where(name, every)) == 6, name  # every overview filter reaches every tile
     with pytest.raises(MetricError, match=r"new_users cannot be filtered by platform.*metrics.yml"):
         queries.metric_where("new_users", Filters(f.start, f.end, values={"platform": ("slack",)}))
+
+
+def test_a_page_runs_each_identical_metric_query_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Segment adoption and adoption share their numerator (active users by segment): within a page
+    it runs once, and the page is the same as with every query run on its own."""
+    import sys
+
+    q = sys.modules["mwdata.metrics.query"]
+    calls: list[str] = []
+    real = q._execute
+
+    def counted(con, dialect, sql, params):  # type: ignore[no-untyped-def]
+        calls.append(sql)
+        return real(con, dialect, sql, params)
+
+    monkeypatch.setattr(q, "_execute", counted)
+    f = Filters(date(2026, 5, 1), date(2026, 5, 31), values={"department": ("Sales", "HR")})
+    shared = queries.segments(store, f, "analytics")
+    n_shared = len(calls)
+    monkeypatch.setattr(q, "shared_results", _unshared)
+    monkeypatch.setattr(queries, "shared_results", _unshared)
+    calls.clear()
+    alone = queries.segments(store, f, "analytics")
+    assert len(calls) > n_shared and len(set(calls)) == n_shared
+    for name, df in alone.items():
+        pd.testing.assert_frame_equal(shared[name], df)
+
+
+def _unshared():  # type: ignore[no-untyped-def]
+    from contextlib import nullcontext
+
+    return nullcontext()

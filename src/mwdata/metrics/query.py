@@ -24,6 +24,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache, lru_cache
@@ -166,9 +167,34 @@ def _dialect(con: Any) -> str:
     raise MetricError(f"metric queries need a DuckDB or psycopg2 connection, not {type(con).__name__}")
 
 
+_SHARED: ContextVar[dict[tuple[Any, ...], pd.DataFrame] | None] = ContextVar("_SHARED", default=None)
+
+
+@contextmanager
+def shared_results() -> Iterator[None]:
+    """Within the block, a query with the same SQL and parameters runs once (e.g. a page whose two
+    ratios share a numerator: segment adoption and adoption both count the active users)."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def _run(con: Any, dialect: str, c: Compiled, values: Mapping[str, Any]) -> pd.DataFrame:
     """The rows, with the column names the SQL gives (MetricFlow's: metric_time__week, user__department)."""
     sql, params = c.bind(dialect, values)
+    shared = _SHARED.get()
+    key = (id(con), sql, repr(params))
+    if shared is not None and key in shared:
+        return shared[key].copy()
+    df = _execute(con, dialect, sql, params)
+    if shared is not None:
+        shared[key] = df.copy()
+    return df
+
+
+def _execute(con: Any, dialect: str, sql: str, params: list[Any]) -> pd.DataFrame:
     if dialect == "duckdb":
         cur = con.execute(sql, params)
         rows, desc = cur.fetchall(), cur.description

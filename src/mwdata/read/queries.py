@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from mwdata.metrics.query import query as metric_query
+from mwdata.metrics.query import shared_results
 from mwdata.metrics.registry import Metric, MetricError, get_metric, parameters, semantic_models
 from mwdata.read.filters import Filters
 from mwdata.read.formatting import resource_label_sql
@@ -259,7 +260,7 @@ def _on(store: Store, page: str, f: Filters, schema: str, *specs: tuple[str, dic
     f = f.restricted(PAGE_DIMS[page])
     frames = {name: Frame(**spec) for name, spec in specs}
     requests = {(name, m): kw for name, fr in frames.items() for m, kw in fr.requests(f, schema).items()}
-    with store.cursor() as con:
+    with store.cursor() as con, shared_results():
         runs = _run_all(con, requests)
     return {
         name: fr.assemble({m: df for (n, m), df in runs.items() if n == name}) for name, fr in frames.items()
