@@ -12,8 +12,8 @@ import pytest
 
 from mwdata.config import Config
 from mwdata.errors import ConfigError
+from mwdata.metrics.exports import build
 from mwdata.read.export import export_store
-from mwdata.transform import build
 from tests.sync.conftest import run_cli
 from tests.transform import pii_cases
 from tests.transform.fixtures import load_duckdb

@@ -15,7 +15,7 @@ import pytest
 
 from mwdata.config import Config
 from mwdata.errors import ConfigError
-from mwdata.transform import build
+from mwdata.metrics.exports import build
 from mwdata.transform.runner import pii_key
 from tests.transform import hr_cases, pii_cases
 from tests.transform.fixtures import load_duckdb

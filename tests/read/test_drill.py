@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from mwdata.read import drill, queries
@@ -91,6 +92,10 @@ def test_every_other_page_number_equals_its_list(store: Store, f: Filters) -> No
     for _, r in ch["by_platform"].iterrows():
         assert n("interactions", "interactions", ("platform", r["platform"])) == int(r["user_interactions"])
         assert n("users", "active_users", ("platform", r["platform"])) == int(r["active_users"])
+        # a platform's conversations: those with a user turn on it (user_conversations)
+        assert n("interaction_conversations", "conversations", ("platform", r["platform"])) == int(
+            r["conversations"]
+        )
     for _, r in ch["trend"].head(4).iterrows():
         assert n("interactions", "interactions", ("day", r["day"]), ("platform", r["platform"])) == int(
             r["user_interactions"]
@@ -144,6 +149,22 @@ def test_adoption_numbers_equal_their_lists(store: Store, f: Filters) -> None:
     for _, r in a["new_returning"].iterrows():
         week = Drill("roster", "new_users", drill.segment(("week", r["week"])))
         assert week.count(store, f, S) == int(r["new_users"])
+        back = Drill("daily_users", "active_users", drill.segment(("returning_week", r["week"])))
+        assert back.count(store, f, S) == int(r["returning_users"]), r["week"]
+    retained = Drill("daily_users", "active_users", drill.segment(("retained", "previous")))
+    assert retained.count(store, f, S) == int(u["retained_users"])
+    assert int(u["retained_users"]) > 0 or f.start <= date(
+        2026, 4, 30
+    )  # the history case has no previous period
+    cells = a["cohorts"]
+    assert len(cells) > 3
+    for _, c in cells.iterrows():  # every cell of the heat map lists its users, up to the end date
+        week = (pd.Timestamp(c["cohort"]) + pd.Timedelta(weeks=int(c["weeks_since"]))).date()
+        seg = drill.segment(("cohort", c["cohort"]), ("week", week), ("until", f.end))
+        assert Drill("trailing_users", "active_users", seg).count(store, f, S) == int(c["users"]), (
+            c["cohort"],
+            week,
+        )
 
 
 def test_drill_round_trips_through_the_url_and_rejects_bad_links() -> None:

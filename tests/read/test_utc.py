@@ -14,6 +14,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,23 +79,23 @@ def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def _read_under(tz: str, store: Path, out: Path) -> dict[str, object]:
+def _run_under(tz: str, script: str, store: Path, out: Path) -> dict[str, Any]:
+    """Run a reading script in a fresh process whose host time zone is `tz`; its JSON output."""
     out.mkdir()
-    env = {**os.environ, "TZ": tz}
     r = subprocess.run(
-        [sys.executable, "-c", READ_EVERYTHING, str(store), str(out)],
-        env=env,
+        [sys.executable, "-c", script, str(store), str(out)],
+        env={**os.environ, "TZ": tz},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout)  # type: ignore[no-any-return]
 
 
 def test_pages_report_and_export_ignore_the_host_time_zone(built_store: Path, tmp_path: Path) -> None:
-    utc = _read_under("UTC", built_store, tmp_path / "utc")
-    la = _read_under("America/Los_Angeles", built_store, tmp_path / "la")
+    utc = _run_under("UTC", READ_EVERYTHING, built_store, tmp_path / "utc")
+    la = _run_under("America/Los_Angeles", READ_EVERYTHING, built_store, tmp_path / "la")
     assert utc["control"] != la["control"], "the store has no row whose day depends on the zone"
     utc.pop("control"), la.pop("control")
     assert utc["all/overview/trend"] and utc["report_kpis"]
@@ -154,19 +155,10 @@ def test_overview_tiles_and_report_kpis_are_the_metric_layers_values(
 ) -> None:
     """Every overview tile (this period and the previous one, for its deltas) and every report KPI
     equals `mwdata.metrics.value` for the same period and filters, whatever the host's time zone."""
-    runs = {}
-    for tz in ("UTC", "America/Los_Angeles"):
-        out = tmp_path / tz.replace("/", "_")
-        out.mkdir()
-        r = subprocess.run(
-            [sys.executable, "-c", KPIS_VS_METRICS, str(built_store), str(out)],
-            env={**os.environ, "TZ": tz},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert r.returncode == 0, r.stderr[-3000:]
-        runs[tz] = json.loads(r.stdout)
+    runs = {
+        tz: _run_under(tz, KPIS_VS_METRICS, built_store, tmp_path / tz.replace("/", "_"))
+        for tz in ("UTC", "America/Los_Angeles")
+    }
     utc = runs["UTC"]
     assert utc["report"]["tiles"]["conversations"], "the report's period holds no conversation"
     for tz, res in runs.items():
@@ -315,16 +307,6 @@ def test_every_page_number_is_the_metric_layers_value(built_store: Path, tmp_pat
     on its own UTC connection, whatever the host's time zone. (Cohorts, a shape of active_users by
     first-interaction week, are left out: no where-filter selects a time dimension.)"""
     for tz in ("UTC", "America/Los_Angeles"):
-        out = tmp_path / tz.replace("/", "_")
-        out.mkdir()
-        r = subprocess.run(
-            [sys.executable, "-c", PAGES_VS_METRICS, str(built_store), str(out)],
-            env={**os.environ, "TZ": tz},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert r.returncode == 0, r.stderr[-3000:]
-        res = json.loads(r.stdout)
+        res = _run_under(tz, PAGES_VS_METRICS, built_store, tmp_path / tz.replace("/", "_"))
         assert res["checked"] > 500, res["checked"]
         assert res["wrong"] == [], (tz, res["wrong"][:20])

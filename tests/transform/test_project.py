@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 DASHBOARD_COLUMNS = {
     "moveworks__journey": "interaction_id, conversation_id, user_id, created_time, platform, interaction_type, label, content, interaction_domain, topic, conversation_domain, route, plugins_served, plugins_used, plugins_unsuccessful, cited_resources, bot_reply, is_escalated, feedback, is_csat_comment, department, location, role, is_test_user",
     "moveworks__conversations": "conversation_id, user_id, created_time, route, primary_domain, platform, conversation_type, is_user_engaged, is_escalated, is_contained, plugins_served, plugins_used, user_interaction_count, minutes_to_resolution, department, location, role, is_test_user",
-    "moveworks__user_daily": "date_day, user_id, department, location, role, is_test_user",
+    "moveworks__user_daily": "date_day, user_id, first_interaction_day, department, location, role, is_test_user",
     "moveworks__adoption_by_segment": "department, location, role, headcount, users_with_access",
     "moveworks__plugin_calls": "plugin_name, is_native, served, used, created_time, latency_seconds, minutes_saved, platform, route, conversation_domain, department, location, role, is_test_user",
     "moveworks__knowledge_resources": "resource_id, article_name, external_resource_id, cited, conversation_id, created_time, conversation_unhelpful, conversation_ticket_filed, platform, route, conversation_domain, department, location, role, is_test_user",

@@ -143,6 +143,9 @@ def adoption(ctx: Ctx) -> None:
     ui.tile(c2[2], "retained_users", _v(u, "retained_users"), _v(up, "retained_users"))
     ui.drill_link(c2[0], Drill("daily_users", "active_users"), "List users")
     ui.drill_link(c2[1], Drill("roster", "new_users"), "List new users")
+    ui.drill_link(
+        c2[2], Drill("daily_users", "active_users", drill.segment(("retained", "previous"))), "List them"
+    )
     trailing = {
         "dau": ("daily_users", "day"),
         "wau": ("trailing_users", "week_to"),
@@ -172,15 +175,44 @@ def adoption(ctx: Ctx) -> None:
             pick=(
                 ["week", "kind"],
                 lambda v: (
-                    Drill("roster", "new_users", drill.segment(("week", _day(v["week"]))))
-                    if v.get("kind") == "new_users" and v.get("week") is not None
+                    None
+                    if v.get("week") is None
+                    else Drill("roster", "new_users", drill.segment(("week", _day(v["week"]))))
+                    if v.get("kind") == "new_users"
+                    else Drill(
+                        "daily_users", "active_users", drill.segment(("returning_week", _day(v["week"])))
+                    )
+                    if v.get("kind") == "returning_users"
                     else None
-                ),  # returning users: active in the week and not new, listed by neither source
+                ),
             ),
             key="pick_new_returning",
         )
-    ui.chart(charts.heatmap(d["cohorts"]))
+    end = ctx.filters.end
+    ui.chart(
+        charts.heatmap(d["cohorts"]),
+        pick=(
+            ["cohort", "weeks_since"],
+            lambda v: (
+                Drill(
+                    "trailing_users",
+                    "active_users",
+                    _cohort_cell(_day(v["cohort"]), int(v["weeks_since"]), end),
+                )
+                if v.get("cohort") is not None and v.get("weeks_since") is not None
+                else None
+            ),
+        ),
+        key="pick_cohort",
+    )
     ui.define("active_users", "dau_wau_mau", "new_users", "retained_users")
+
+
+def _cohort_cell(cohort: object, weeks_since: int, end: object) -> tuple[tuple[str, str], ...]:
+    """The users of a cohort (first week) active `weeks_since` weeks later, up to the page's end."""
+    first = pd.Timestamp(str(cohort)).date()
+    week = first + pd.Timedelta(weeks=weeks_since)
+    return drill.segment(("cohort", first), ("week", week), ("until", end))
 
 
 def channels(ctx: Ctx) -> None:
@@ -191,10 +223,16 @@ def channels(ctx: Ctx) -> None:
         pick=(
             ["platform", "measure"],
             lambda v: (
-                Drill("users", "active_users", drill.segment(("platform", v["platform"])))
-                if v.get("measure") == "active_users" and v.get("platform") is not None
+                None
+                if v.get("platform") is None
+                else Drill("users", "active_users", drill.segment(("platform", v["platform"])))
+                if v.get("measure") == "active_users"
+                else Drill(
+                    "interaction_conversations", "conversations", drill.segment(("platform", v["platform"]))
+                )
+                if v.get("measure") == "conversations"
                 else None
-            ),  # a platform's conversations are counted per interaction: its table row lists them
+            ),  # conversations with a turn on the platform, as user_conversations counts them
         ),
         key="pick_platform",
     )

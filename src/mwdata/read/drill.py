@@ -116,6 +116,17 @@ SOURCES: dict[str, Source] = {
         order="interactions DESC, user_id",
         group="user_id",
     ),
+    # conversations counted through their interactions (a conversation with a turn on the platform)
+    "interaction_conversations": Source(
+        mart="journey",
+        noun="conversations",
+        dims=JOURNEY_DIMS,
+        measures={"conversations": "TRUE"},
+        segments=_INTERACTION_SEGMENTS,
+        columns="count(*) AS interactions, min(created_time) AS first_turn, max(created_time) AS last_turn",
+        order="first_turn DESC, conversation_id",
+        group="conversation_id",
+    ),
     # the adoption page's marts: users active per day, and the roster (new = first interaction in range)
     "daily_users": Source(
         mart="user_daily",
@@ -125,6 +136,11 @@ SOURCES: dict[str, Source] = {
         segments={
             "day": "date_day = CAST(? AS DATE)",
             "week": "date_trunc('week', date_day)::DATE = CAST(? AS DATE)",
+            # active in the week, first interaction (users entity) in another week or unknown
+            "returning_week": "date_trunc('week', date_day)::DATE = CAST(? AS DATE) AND "
+            "(first_interaction_day IS NULL OR date_trunc('week', first_interaction_day)::DATE <> CAST(? AS DATE))",
+            # retained: also active in the previous period of the same length (the value is not used)
+            "retained": "user_id IN (SELECT user_id FROM {mart} WHERE date_day {previous})",
             **_HR_SEGMENTS,
         },
         columns="count(*) AS days_active, min(date_day) AS first_day, max(date_day) AS last_day",
@@ -132,7 +148,8 @@ SOURCES: dict[str, Source] = {
         group="user_id",
         date_col="date_day",
     ),
-    # DAU/WAU/MAU count users active in the trailing 1/7/30 days whatever the page's start: no date range
+    # DAU/WAU/MAU count users active in the trailing 1/7/30 days whatever the page's start, and cohorts
+    # span the whole history up to the end date: no date range
     "trailing_users": Source(
         mart="user_daily",
         noun="active users",
@@ -141,6 +158,10 @@ SOURCES: dict[str, Source] = {
         segments={
             "week_to": "date_day BETWEEN CAST(? AS DATE) - 6 AND CAST(? AS DATE)",
             "month_to": "date_day BETWEEN CAST(? AS DATE) - 29 AND CAST(? AS DATE)",
+            # a cohort cell: users first seen in the cohort's week, active in the given week, up to the end
+            "cohort": "date_trunc('week', first_interaction_day)::DATE = CAST(? AS DATE)",
+            "week": "date_trunc('week', date_day)::DATE = CAST(? AS DATE)",
+            "until": "date_day <= CAST(? AS DATE)",
             **_HR_SEGMENTS,
         },
         columns="count(*) AS days_active, min(date_day) AS first_day, max(date_day) AS last_day",
@@ -192,17 +213,27 @@ class Drill:
         parts = [w, f"({self.src.measures[self.measure]})"]
         for key, value in self.segment:
             predicate = self.src.segments[key]
+            if "{previous}" in predicate:  # the previous period of the page's own length
+                prev = f.previous()
+                predicate = predicate.replace("{previous}", "BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)")
+                parts.append(predicate)
+                p.extend([prev.start, prev.end])
+                continue
             parts.append(predicate)
             p.extend([value] * predicate.count("?"))
         return " AND ".join(parts), p
 
-    def count(self, store: Store, f: Filters, schema: str) -> int:
+    def _where_on(self, f: Filters, schema: str) -> tuple[str, list[Any]]:
         w, p = self.where(f)
+        return w.replace("{mart}", _t(schema, self.src.mart)), p
+
+    def count(self, store: Store, f: Filters, schema: str) -> int:
+        w, p = self._where_on(f, schema)
         n = f"count(DISTINCT {self.src.group})" if self.src.group else "count(*)"
         return int(store.query(f"SELECT {n} AS n FROM {_t(schema, self.src.mart)} WHERE {w}", p)["n"].iloc[0])
 
     def rows(self, store: Store, f: Filters, schema: str, limit: int = ROW_LIMIT) -> pd.DataFrame:
-        w, p = self.where(f)
+        w, p = self._where_on(f, schema)
         g = self.src.group
         return store.query(
             f"SELECT {f'{g}, ' if g else ''}{self.src.columns} FROM {_t(schema, self.src.mart)} WHERE {w} "

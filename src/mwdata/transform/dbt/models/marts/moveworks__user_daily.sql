@@ -1,10 +1,12 @@
--- One row per user and UTC day with at least one user interaction, with the HR segment.
+-- One row per user and UTC day with at least one user interaction, with the HR segment and the
+-- user's first interaction day (users entity; the adoption page's returning users and cohorts).
 select
     a.date_day,
     a.user_id,
     a.user_interactions,
     a.conversations,
     u.access_to_bot,
+    {{ mw_day('u.first_interaction_time') }} as first_interaction_day,
     u.department,
     u.location,
     u.country,
