@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,9 @@ def simulator(small_dataset):  # type: ignore[no-untyped-def]
         sim.stop()
 
 
+_CACHE_KEY = pytest.StashKey[str]()
+
+
 # --- no process outlives the session ----------------------------------------------------------
 def pytest_configure(config: pytest.Config) -> None:
     """Mark every process the tests start (they inherit the environment) with this pytest's pid;
@@ -59,6 +64,17 @@ def pytest_configure(config: pytest.Config) -> None:
     from tests.procs import OWNER_ENV
 
     os.environ[OWNER_ENV] = str(os.getpid())
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        # A cache directory per session, shared by the workers and the CLIs the tests start (they
+        # inherit the environment; run_cli drops MWDATA_* variables, not this one): dbt's kept
+        # parse (mwdata.transform.parse_cache), never the developer's own cache.
+        os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="mwdata-test-cache-")
+        config.stash[_CACHE_KEY] = os.environ["XDG_CACHE_HOME"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _CACHE_KEY in config.stash:
+        shutil.rmtree(config.stash[_CACHE_KEY], ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -16,6 +16,7 @@ import pytest
 from mwdata.config import Config
 from mwdata.errors import ConfigError
 from mwdata.metrics.exports import build
+from mwdata.transform import parse_cache
 from mwdata.transform.runner import pii_key
 from tests.transform import hr_cases, pii_cases
 from tests.transform.fixtures import load_duckdb
@@ -101,8 +102,10 @@ def test_salt_and_key_reach_no_run_file_and_not_the_store(built: Any) -> None:
     assert len(kept) == 2  # dbt build (models) and dbt test
     for run in kept:
         names = {p.name for p in run.rglob("*")}
-        assert {"manifest.json", "run_results.json", "dbt.log"} <= names, names  # the files were kept
+        assert {"profiles.yml", "dbt.log"} <= names, names  # the files were kept
         assert pii_cases.files_containing(run, secrets) == []
+    parses = list(parse_cache.cache_root().rglob("*.msgpack"))  # the parse kept between processes
+    assert parses and all(pii_cases.files_containing(p.parent, secrets) == [] for p in parses)
     assert not [s for s in secrets if s.encode() in db.read_bytes()]
     views = _query(db)("SELECT sql FROM duckdb_views() WHERE NOT internal")
     assert views and not [v for (v,) in views if any(s in (v or "") for s in secrets)]

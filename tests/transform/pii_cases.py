@@ -110,16 +110,16 @@ def scan(query: Query, needles: set[str], schema: str = "analytics") -> tuple[in
 
 @contextmanager
 def kept_run_dirs(monkeypatch: pytest.MonkeyPatch, into: Path) -> Iterator[list[Path]]:
-    """Copy each dbt run directory (project with target/ and logs/, profiles) before it is removed."""
+    """Copy each dbt run directory (profiles, target/ and logs/) before it is removed."""
     kept: list[Path] = []
     original = runner._workdir
 
     @contextmanager
     def keeping(cfg: Any) -> Iterator[tuple[Path, Path]]:
-        with original(cfg) as (project, profiles):
-            yield project, profiles
+        with original(cfg) as (project, run):
+            yield project, run
             dest = into / f"run{len(kept)}"
-            shutil.copytree(project.parent, dest)
+            shutil.copytree(run, dest)
             kept.append(dest)
 
     monkeypatch.setattr(runner, "_workdir", keeping)

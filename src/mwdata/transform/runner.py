@@ -1,8 +1,8 @@
 """Run the packaged dbt project against the configured store through dbt's Python runner.
 
-The project ships inside the package (`mwdata/transform/dbt`); each run copies it to a private
-temporary directory (dbt writes target/ and logs/ there, the package stays clean), writes a profile
-generated from the config (mode 0600; a PostgreSQL password travels through `env_var()`, never in a
+The project ships inside the package (`mwdata/transform/dbt`); dbt reads a copy of it in the
+cache, parsed once per content and target (`parse_cache`), and writes target/ and logs/ into a
+private temporary directory of the process, with a profile generated from the config (mode 0600; a PostgreSQL password travels through `env_var()`, never in a
 file), loads the HR extract into `raw.hr_employees`, runs dbt and turns its results into
 `RunResult` rows, which `check` also stores in `_mwdata.check_results` for the data-health page.
 """
@@ -41,7 +41,8 @@ from mwdata.errors import (
     TransformError,
 )
 from mwdata.store.schema import POSTGRES_TYPES, RAW_SCHEMA, STATE_SCHEMA, create_all_sql
-from mwdata.transform.project import HR_COLUMNS, HR_OPTIONAL_COLUMNS, HR_TABLE, HR_TABLE_COLUMNS, PROJECT_DIR
+from mwdata.transform import parse_cache
+from mwdata.transform.project import HR_COLUMNS, HR_OPTIONAL_COLUMNS, HR_TABLE, HR_TABLE_COLUMNS
 
 log = logging.getLogger("mwdata.transform")
 
@@ -259,24 +260,21 @@ atexit.register(_remove_workdirs)
 
 @contextmanager
 def _workdir(cfg: Config) -> Iterator[tuple[Path, Path]]:
-    """A private copy of the packaged project and a profile (0700/0600), kept for this process per
-    profile: dbt's partial parsing then reuses the first invocation's parse, so the second and later
-    dbt commands of one `build`/`check`/`run` skip ~5 s of parsing each. Removed at exit."""
+    """A private run directory (0700) for this process and profile: the profile (0600), and dbt's
+    target/ and logs/ (dbt's partial parsing reuses a parse within one process). The project itself
+    is the shared read-only copy of `parse_cache`. Removed at exit."""
     prof, _ = profile(cfg)
     key = hashlib.sha256(yaml.safe_dump(prof, sort_keys=True).encode()).hexdigest()
     tmp = _WORKDIRS.get(key)
     if tmp is None or not tmp.is_dir():
         tmp = Path(tempfile.mkdtemp(prefix="mwdata-dbt-"))
-        shutil.copytree(
-            PROJECT_DIR, tmp / "project", ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
-        )
         pdir = tmp / "profiles"
         pdir.mkdir(mode=0o700)
         pfile = pdir / "profiles.yml"
         pfile.write_text(yaml.safe_dump({"mwdata": {"target": "mwdata", "outputs": {"mwdata": prof}}}))
         pfile.chmod(0o600)
         _WORKDIRS[key] = tmp
-    yield tmp / "project", tmp / "profiles"
+    yield parse_cache.project_copy(), tmp
 
 
 # -- store access (DuckDB or PostgreSQL) ------------------------------------------------------------
@@ -716,22 +714,28 @@ def run_dbt(cfg: Config, command: Sequence[str], prepare: bool = True) -> RunRes
             _prepare_store(cfg, con)
         finally:
             con.close()
-    with _workdir(cfg) as (project, profiles):
+    with _workdir(cfg) as (project, run):
+        dbt_vars = _vars(cfg)
         args = [
             *command,
             "--project-dir", str(project),
-            "--profiles-dir", str(profiles),
-            "--vars", _vars(cfg),
+            "--profiles-dir", str(run / "profiles"),
+            "--target-path", str(run / "target"),
+            "--vars", dbt_vars,
         ]  # fmt: skip
+        parse_key = parse_cache.key(profile(cfg)[0], dbt_vars)
+        parsed = parse_cache.load(parse_key)
         saved = {k: os.environ.get(k) for k in [*env, "DBT_SEND_ANONYMOUS_USAGE_STATS", "DO_NOT_TRACK"]}
         os.environ.update(env)
         os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
         os.environ["DO_NOT_TRACK"] = "1"
         private_files(True)  # dbt's WAL and spill files next to the store: owner-only, as the sync's
         try:
-            res = dbtRunner().invoke(
-                ["--quiet", "--no-use-colors", "--log-path", str(project / "logs"), *args]
+            res = dbtRunner(manifest=parsed).invoke(
+                ["--quiet", "--no-use-colors", "--no-write-json", "--log-path", str(run / "logs"), *args]
             )
+            if parsed is None:
+                parse_cache.save(parse_key, run / "target")
         finally:
             private_files(False)
             _release_duckdb()
