@@ -53,16 +53,20 @@ def _transform_api() -> Any:
     return transform
 
 
-def build_step(cfg: Config) -> str:
+def build_step(cfg: Config, built: list[Any] | None = None) -> str:
+    """Build the models and their exports and run the data tests (appended to `built`)."""
     _transform_api()
     from mwdata.metrics.exports import build
 
     result = build(cfg)
+    if built is not None:
+        built.append(result)
     return str(getattr(result, "summary", "") or "models built")
 
 
-def check_step(cfg: Config) -> str:
-    result = _transform_api().check(cfg)
+def check_step(cfg: Config, built: list[Any] | None = None) -> str:
+    """The data-quality checks; right after a build (`built`), its tests are judged, not rerun."""
+    result = _transform_api().check(cfg, built=built[-1] if built else None)
     return str(getattr(result, "summary", "") or "checks passed")
 
 
@@ -77,9 +81,10 @@ def report_step(cfg: Config, days: int, email: bool) -> str:
 
 def steps(cfg: Config, report: bool = True, days: int = 7, email: bool = False) -> Iterator[tuple[str, Step]]:
     """The steps of `mwdata run`, in order (lazily, so a failure stops the rest)."""
+    built: list[Any] = []
     yield "sync", lambda: sync_step(cfg)
-    yield "build", lambda: build_step(cfg)
-    yield "check", lambda: check_step(cfg)
+    yield "build", lambda: build_step(cfg, built)
+    yield "check", lambda: check_step(cfg, built)
     if report:
         yield "report", lambda: report_step(cfg, days, email)
 

@@ -790,10 +790,14 @@ def build(
     return result
 
 
-def check(cfg: Config, raise_on_error: bool = True) -> RunResult:
+def check(cfg: Config, raise_on_error: bool = True, built: RunResult | None = None) -> RunResult:
     """Run every data test and the source freshness checks; store the results; raise
-    DataQualityError when an error-severity check fails (warnings never fail)."""
-    tests = run_dbt(cfg, ["test"])
+    DataQualityError when an error-severity check fails (warnings never fail). `built`: the result
+    of the build just made (`mwdata run`), whose data tests are then judged rather than run again."""
+    if built is None:
+        tests = run_dbt(cfg, ["test"])
+    else:
+        tests = dataclasses.replace(built, results=[r for r in built.results if r.resource_type == "test"])
     fresh = run_dbt(cfg, ["source", "freshness"], prepare=False)
     result = RunResult(
         command="check",
