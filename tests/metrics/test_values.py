@@ -18,6 +18,7 @@ import pytest
 
 from mwdata.config import Config, TransformConfig
 from mwdata.metrics import MetricError, get_metric, load_registry, query, value
+from mwdata.metrics.registry import row_condition
 from mwdata.transform import build
 from tests.metrics import handmade
 from tests.transform.fixtures import load_duckdb
@@ -197,6 +198,32 @@ def test_test_users_and_open_periods(store: duckdb.DuckDBPyConnection) -> None:
     assert value(store, "conversations") == 11  # no bounds: everything
     assert value(store, "conversations", since=W2) == 6
     assert value(store, "conversations", until=date(2026, 11, 8)) == 5
+
+
+def test_row_conditions_count_what_the_metrics_count(store: duckdb.DuckDBPyConnection) -> None:
+    """The drill-down's row conditions (read.measures) come from the metric definitions: the rows
+    they select number exactly the metric's value, test users included (no user filter)."""
+    from mwdata.read import measures
+
+    drilled = [*measures.CONVERSATION, *measures.INTERACTION, *measures.PLUGIN_CALL, *measures.RESOURCE]
+    assert len(drilled) == 22
+    metrics = [
+        m.name for m in load_registry(include_parts=True) if m.type == "simple" and len(m.measures) == 1
+    ]
+    checked = 0
+    for name in metrics:
+        try:
+            table, condition = row_condition(name)
+        except MetricError:
+            continue  # a distinct count, a sum of minutes, a percentile: not a count of rows
+        (rows,) = store.execute(f"SELECT count(*) FROM analytics.{table} WHERE {condition}").fetchone()  # type: ignore[misc]
+        assert rows == (value(store, name, include_test_users=True) or 0), name
+        checked += 1
+    assert checked >= len(drilled)
+    with pytest.raises(MetricError, match="not a count of rows"):
+        row_condition("active_users")  # count_distinct of users
+    with pytest.raises(MetricError, match="not a count of rows"):
+        row_condition("escalation_rate")
 
 
 def test_bad_queries_are_refused_clearly(store: duckdb.DuckDBPyConnection) -> None:

@@ -194,3 +194,40 @@ def get_metric(name: str) -> Metric:
 def parameters() -> dict[str, Any]:
     """Every dbt var of the project (the metric parameters among them), from dbt_project.yml."""
     return dict(manifest.dbt_vars())
+
+
+_COUNTED_IF = re.compile(r"case when (.+) then 1 else 0 end", re.IGNORECASE | re.DOTALL)
+_DIMENSION_TEMPLATE = re.compile(r"\{\{\s*Dimension\('([a-z_]+?)__([a-z_]+)'\)\s*\}\}")
+
+
+def row_condition(name: str) -> tuple[str, str]:
+    """The mart and the SQL condition of the rows a count metric counts: its measure's condition
+    (`count` of every row, or `sum` of `case when <condition> then 1 else 0 end`) and its own filter.
+    The drill-down lists the rows behind a number with it, so the list and the number share one
+    definition. MetricError for a metric that is not a count of rows."""
+    m = get_metric(name)
+    if m.type != "simple" or len(m.measures) != 1:
+        raise MetricError(f"metric {name} is not a count of rows of one mart")
+    sm_raw = next(
+        s for s in manifest.raw()["semantic_models"] if any(x["name"] == m.measures[0] for x in s["measures"])
+    )
+    measure = next(x for x in sm_raw["measures"] if x["name"] == m.measures[0])
+    parts: list[str] = []
+    if measure["agg"] != "count":
+        hit = _COUNTED_IF.fullmatch(str(measure.get("expr") or "").strip())
+        if measure["agg"] != "sum" or hit is None:
+            raise MetricError(
+                f"metric {name} is not a count of rows ({measure['agg']} of {measure.get('expr')})"
+            )
+        parts.append(hit.group(1))
+    sm = semantic_models()[sm_raw["name"]]
+    columns = {d["name"]: d.get("expr") or d["name"] for d in sm_raw.get("dimensions") or []}
+
+    def column(hit: re.Match[str]) -> str:
+        entity, dim = hit.groups()
+        if entity != sm.primary_entity or dim not in columns:
+            raise MetricError(f"metric {name}: filter on {entity}__{dim} is not a column of {sm.table}")
+        return str(columns[dim])
+
+    parts += [_DIMENSION_TEMPLATE.sub(column, f) for f in m.filters]
+    return sm.table, " AND ".join(f"({p})" for p in parts) if parts else "TRUE"

@@ -1,48 +1,67 @@
-"""What each counted thing means, as one SQL predicate per measure and mart.
+"""The rows each counted thing counts, per mart, read from the metric definitions.
 
-The page queries count `count(*) FILTER (WHERE <predicate>)` and the drill-down lists select the rows
-`WHERE <predicate>`, both from these strings, so a list behind a number always adds up to it.
+The drill-down lists select the rows `WHERE <condition>` of the metric behind the number clicked
+(`mwdata.metrics.registry.row_condition`: the measure's condition and the metric's filter), so a list
+adds up to its number and neither restates the other.
 """
 
 from __future__ import annotations
 
+from mwdata.metrics.registry import MetricError, row_condition
+
+
+def _conditions(mart: str, metrics: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for key, metric in metrics.items():
+        table, condition = row_condition(metric)
+        if table != f"moveworks__{mart}":
+            raise MetricError(f"metric {metric} counts rows of {table}, not of moveworks__{mart}")
+        out[key] = condition
+    return out
+
+
 # moveworks__conversations (one row per conversation)
-CONVERSATION: dict[str, str] = {
-    "conversations": "TRUE",
-    "engaged": "is_user_engaged",
-    "escalated": "is_user_engaged AND is_escalated",
-    "engaged_dm": "is_user_engaged AND route = 'DM'",
-    "contained": "is_contained",  # the mart's flag: user-engaged, DM, a used plugin, no escalation/unhelpful
-    "plugin_served": "is_user_engaged AND plugins_served > 0",
-    "plugin_used": "is_user_engaged AND plugins_used > 0",
-    # the time-to-resolution proxy's sample (a day's cap keeps forgotten conversations out)
-    "resolved": "minutes_to_resolution IS NOT NULL AND minutes_to_resolution <= 1440",
-}
+CONVERSATION = _conditions(
+    "conversations",
+    {
+        "conversations": "conversations",
+        "engaged": "engaged_conversations",
+        "escalated": "escalated_conversations",
+        "engaged_dm": "engaged_dm_conversations",
+        "contained": "contained_conversations",
+        "plugin_served": "plugin_served_conversations",
+        "plugin_used": "plugin_used_conversations",
+        "resolved": "resolved_conversations",  # the time-to-resolution sample
+    },
+)
 # moveworks__journey (one row per user interaction)
-FREE_TEXT = "interaction_type = 'INTERACTION_TYPE_FREE_TEXT'"
-INTERACTION: dict[str, str] = {
-    "interactions": "TRUE",
-    "helpful": "feedback = 'HELPFUL'",
-    "unhelpful": "feedback = 'UNHELPFUL'",
-    "feedback": "feedback IN ('HELPFUL', 'UNHELPFUL')",
-    "free_text": FREE_TEXT,
-    # a knowledge gap: a free-text question answered without a citation, marked unhelpful or escalated
-    "gap": "is_knowledge_gap",  # the mart's flag, as the knowledge_gaps metric counts it
-    "csat_comment": "is_csat_comment",
-}
+INTERACTION = _conditions(
+    "journey",
+    {
+        "interactions": "interactions",
+        "helpful": "helpful_signals",
+        "unhelpful": "unhelpful_feedback",
+        "feedback": "feedback_signals",
+        "free_text": "topic_interactions",
+        "gap": "failed_questions",
+        "csat_comment": "csat_comments",
+    },
+)
 # moveworks__plugin_calls (one row per plugin call)
-PLUGIN_CALL: dict[str, str] = {
-    "calls": "TRUE",
-    "served": "served",
-    "used": "used",
-    "unsuccessful": "is_unsuccessful",  # the mart's flag (not served), as plugin_unsuccessful counts it
-}
+PLUGIN_CALL = _conditions(
+    "plugin_calls",
+    {
+        "calls": "plugin_calls",
+        "served": "served_plugin_calls",
+        "used": "used_plugin_calls",
+        "unsuccessful": "plugin_unsuccessful",
+    },
+)
 # moveworks__knowledge_resources (one row per knowledge resource served)
-RESOURCE: dict[str, str] = {
-    "served": "TRUE",
-    "cited": "cited",
-    "not_cited": "NOT cited",
-}
+RESOURCE = _conditions(
+    "knowledge_resources",
+    {"served": "served_resources", "cited": "cited_resources", "not_cited": "not_cited_resources"},
+)
 # The journey explorer's outcome filter (on moveworks__conversations).
 OUTCOMES: dict[str, str] = {
     "contained": CONVERSATION["contained"],
@@ -56,8 +75,3 @@ OUTCOME_LABELS: dict[str, str] = {
     "ticket_filed": "Ticket filed",
     "unhelpful": "Unhelpful",
 }
-
-
-def count(predicate: str) -> str:
-    """`count(*) FILTER (WHERE …)`, or `count(*)` for the measure of every row."""
-    return "count(*)" if predicate == "TRUE" else f"count(*) FILTER (WHERE {predicate})"
