@@ -40,7 +40,7 @@ from mwdata.metrics.registry import Metric, MetricError, get_metric, semantic_mo
 GRAINS = ("day", "week", "month")
 Where = Mapping[str, Any]
 _PLACEHOLDER = re.compile(r"'__mwdata_(p\d+|since|until)__'")
-_TEST_USERS = "COALESCE({{ Dimension('user__is_test_user') }}, FALSE) = FALSE"
+_TEST_USERS = "COALESCE({{{{ Dimension('{}') }}}}, FALSE) = FALSE"
 
 
 # -- the MetricFlow engine (compile only: it never connects) -----------------------------------------
@@ -121,13 +121,14 @@ def compiled(
     where_dims: tuple[tuple[str, int], ...],
     since: bool,
     until: bool,
-    exclude_test_users: bool,
+    test_users: str | None,
     dialect: str,
     schema: str,
     filters: tuple[str, ...] = (),
 ) -> Compiled:
     """MetricFlow's SQL for the metrics grouped by `group_by` (qualified names), filtered on
-    `where_dims` ((qualified dimension, number of values)) and the period bounds, as placeholders.
+    `where_dims` ((qualified dimension, number of values)) and the period bounds, as placeholders;
+    test users left out on the `test_users` dimension when given.
     `filters`: a ratio's own filter templates, so that its numerator and denominator columns are
     the filtered ones (MetricFlow applies a ratio's filter to the ratio only)."""
     from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
@@ -142,8 +143,8 @@ def compiled(
         where.append("{{ TimeDimension('metric_time', 'day') }} >= '__mwdata_since__'")
     if until:
         where.append("{{ TimeDimension('metric_time', 'day') }} <= '__mwdata_until__'")
-    if exclude_test_users:
-        where.append(_TEST_USERS)
+    if test_users:
+        where.append(_TEST_USERS.format(test_users))
     request = MetricFlowQueryRequest.create(
         metric_names=list(metrics), group_by_names=list(group_by) or None, where_constraints=where or None
     )
@@ -206,18 +207,24 @@ def _execute(con: Any, dialect: str, sql: str, params: list[Any]) -> pd.DataFram
 
 
 # -- dimensions ---------------------------------------------------------------------------------------
-def qualified(m: Metric, dim: str) -> str:
-    """MetricFlow's name of a dimension of the metric: its own semantic model's, else the user's.
+def qualified(m: Metric | Sequence[Metric], dim: str) -> str:
+    """MetricFlow's name of a dimension of the metric (or of every metric of one query): its own
+    semantic model's (the fact models carry the user's HR columns too: no join), else the user's; the
+    user's whenever the metrics read several semantic models that all reach the user.
     A time dimension groups at a grain: `first_interaction_day__week` (the user's first week)."""
+    metrics = [m] if isinstance(m, Metric) else list(m)
     users = semantic_models()["users"]
-    for sm in m.semantic_models:
-        if dim in sm.dimensions and sm.primary_entity:
-            return f"{sm.primary_entity}__{dim}"
-    if _has_users(m):
+    models = list({sm.name: sm for x in metrics for sm in x.semantic_models}.values())
+    with_users = all(_has_users(x) for x in metrics)
+    if len(models) == 1 or not (with_users and dim in users.dimensions):
+        for sm in models:
+            if dim in sm.dimensions and sm.primary_entity:
+                return f"{sm.primary_entity}__{dim}"
+    if with_users:
         time_dim, _, grain = dim.rpartition("__")
         if dim in users.dimensions or (time_dim in users.time_dimensions and grain in GRAINS):
             return f"user__{dim}"
-    raise _no_dimension(m, dim)
+    raise _no_dimension(metrics[0], dim)
 
 
 def _no_dimension(m: Metric, dim: str) -> MetricError:
@@ -231,6 +238,20 @@ def _check_dims(m: Metric, dims: Iterable[str]) -> None:
     for d in dims:
         if m.dimensions and d not in m.dimensions:
             raise _no_dimension(m, d)
+
+
+def _test_user_dimension(metrics: Sequence[Metric]) -> str | None:
+    """The flag the test-user filter of a query of `metrics` reads: their semantic model's own copy
+    when they all read one model (no join to the users model: 4x faster on a day's counts at 1M
+    rows), else the user's; None for metrics without users."""
+    if not all(_has_users(m) for m in metrics):
+        return None
+    models = {sm.name: sm for m in metrics for sm in m.semantic_models}
+    if len(models) == 1:
+        (sm,) = models.values()
+        if "is_test_user" in sm.dimensions and sm.primary_entity:
+            return f"{sm.primary_entity}__is_test_user"
+    return "user__is_test_user"
 
 
 def _has_users(m: Metric) -> bool:
@@ -263,16 +284,17 @@ def _mf(
     entity: str | None = None,
 ) -> pd.DataFrame:
     """Run the compiled query; columns: period (with a grain), the `by` dimensions, the metrics."""
+    read = [m, *map(get_metric, metrics)]
     group = ([f"metric_time__{grain}"] if grain else []) + ([entity] if entity else [])
-    group += [qualified(m, d) for d in by]
+    group += [qualified(read, d) for d in by]
     flt = _values(where)
     c = compiled(
         tuple(metrics),
         tuple(group),
-        tuple((qualified(m, d), len(v)) for d, v in flt),
+        tuple((qualified(read, d), len(v)) for d, v in flt),
         since is not None,
         until is not None,
-        not include_test_users and _has_users(m),
+        None if include_test_users else _test_user_dimension(read),
         dialect,
         schema,
         m.filters if m.type == "ratio" else (),
@@ -284,7 +306,7 @@ def _mf(
             values[f"p{i}"] = v
             i += 1
     df = _run(con, dialect, c, values)
-    names = {f"metric_time__{grain}": "period", **{qualified(m, d): d for d in by}}
+    names = {f"metric_time__{grain}": "period", **{qualified(read, d): d for d in by}}
     if entity:
         names[entity] = entity
     df = df.rename(columns=names)
