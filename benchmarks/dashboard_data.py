@@ -240,6 +240,9 @@ def build(path: str | Path, users: int = 200, days: int = 60, end: date = date(2
             ALTER TABLE {s}.moveworks__user_daily ADD COLUMN first_interaction_day DATE;
             UPDATE {s}.moveworks__user_daily d SET first_interaction_day = u.first_interaction_day
               FROM {s}.moveworks__users u WHERE u.user_id = d.user_id;
+            ALTER TABLE {s}.moveworks__journey ADD COLUMN first_interaction_day DATE;
+            UPDATE {s}.moveworks__journey j SET first_interaction_day = u.first_interaction_day
+              FROM {s}.moveworks__users u WHERE u.user_id = j.user_id;
             """
         )
         # The semantic layer's time spine (cumulative metrics such as WAU/MAU join to it), as dbt builds it.

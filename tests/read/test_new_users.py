@@ -41,13 +41,17 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
             "first_interaction_day DATE, department VARCHAR, location VARCHAR, country VARCHAR, role VARCHAR, "
             "access_to_bot BOOLEAN, is_test_user BOOLEAN)"
         )
-        # one user interaction per active day (the columns the metric layer's interactions model reads)
+        # one user interaction per active day (the columns the metric layer's interactions model reads;
+        # the mart carries the user's columns, as moveworks__journey.sql joins them)
+        user_cols = "department VARCHAR, location VARCHAR, role VARCHAR, first_interaction_day DATE, is_test_user BOOLEAN"
         con.execute(
             "CREATE TABLE analytics.moveworks__journey (interaction_id VARCHAR, conversation_id VARCHAR, "
             "user_id VARCHAR, date_day DATE, platform VARCHAR, interaction_type VARCHAR, route VARCHAR, "
-            "conversation_domain VARCHAR, conversation_type VARCHAR, interaction_domain VARCHAR, topic VARCHAR)"
+            f"conversation_domain VARCHAR, conversation_type VARCHAR, interaction_domain VARCHAR, topic VARCHAR, {user_cols})"
         )
-        con.execute("CREATE TABLE analytics.moveworks__user_daily (date_day DATE, user_id VARCHAR)")
+        con.execute(
+            f"CREATE TABLE analytics.moveworks__user_daily (date_day DATE, user_id VARCHAR, {user_cols})"
+        )
         con.execute(
             "CREATE TABLE analytics.metricflow_time_spine AS SELECT CAST(t AS DATE) AS date_day "
             "FROM range(DATE '2026-01-01', DATE '2027-01-01', INTERVAL 1 DAY) r(t)"
@@ -58,14 +62,16 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
                 "INSERT INTO analytics.moveworks__users VALUES (?, ?, ?, ?, 'Paris', 'FR', 'IC', TRUE, ?)",
                 [uid, ts, None if ts is None else ts.date(), dept, test],
             )
+            user = [dept, "Paris", "IC", None if ts is None else ts.date(), test]
             for d in days:
                 con.execute(
                     "INSERT INTO analytics.moveworks__journey VALUES (?, ?, ?, ?, 'slack', "
-                    "'INTERACTION_TYPE_FREE_TEXT', 'DM', 'IT', NULL, 'IT', 'vpn')",
-                    [f"{uid}-{d}", f"c-{uid}-{d}", uid, date.fromisoformat(d)],
+                    "'INTERACTION_TYPE_FREE_TEXT', 'DM', 'IT', NULL, 'IT', 'vpn', ?, ?, ?, ?, ?)",
+                    [f"{uid}-{d}", f"c-{uid}-{d}", uid, date.fromisoformat(d), *user],
                 )
                 con.execute(
-                    "INSERT INTO analytics.moveworks__user_daily VALUES (?, ?)", [date.fromisoformat(d), uid]
+                    "INSERT INTO analytics.moveworks__user_daily VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [date.fromisoformat(d), uid, *user],
                 )
     s = Store(path, snapshot_dir=path.parent / "snaps")
     yield s  # type: ignore[misc]

@@ -216,14 +216,15 @@ def qualified(m: Metric | Sequence[Metric], dim: str) -> str:
     users = semantic_models()["users"]
     models = list({sm.name: sm for x in metrics for sm in x.semantic_models}.values())
     with_users = all(_has_users(x) for x in metrics)
-    if len(models) == 1 or not (with_users and dim in users.dimensions):
+    time_dim, _, grain = dim.rpartition("__")
+    timed = grain in GRAINS
+    user_dim = dim in users.dimensions or (timed and time_dim in users.time_dimensions)
+    if len(models) == 1 or not (with_users and user_dim):
         for sm in models:
-            if dim in sm.dimensions and sm.primary_entity:
+            if sm.primary_entity and (dim in sm.dimensions or (timed and time_dim in sm.time_dimensions)):
                 return f"{sm.primary_entity}__{dim}"
-    if with_users:
-        time_dim, _, grain = dim.rpartition("__")
-        if dim in users.dimensions or (time_dim in users.time_dimensions and grain in GRAINS):
-            return f"user__{dim}"
+    if with_users and user_dim:
+        return f"user__{dim}"
     raise _no_dimension(metrics[0], dim)
 
 

@@ -45,6 +45,7 @@ select
     u.location,
     u.country,
     u.role,
+    {{ mw_day('u.first_interaction_time') }} as first_interaction_day,
     coalesce(u.is_test_user, false) as is_test_user
 from {{ ref('stg_moveworks__interactions') }} i
 join {{ ref('int_moveworks__interaction_signals') }} s on s.interaction_id = i.interaction_id
