@@ -1,4 +1,4 @@
-{{ config(materialized=mw_pii_materialized()) }}
+{{ config(materialized=mw_staging_materialized()) }}
 -- The HR extract (loaded by `mwdata build` into raw.hr_employees; empty when no file is configured).
 -- hr_row_id numbers the rows in a fixed order (employee_id, then the other columns) so that ties in
 -- the user match (int_moveworks__users_enriched) resolve the same way on every run.

@@ -1,4 +1,4 @@
-{{ config(materialized=mw_pii_materialized()) }}
+{{ config(materialized=mw_staging_materialized()) }}
 -- One row per conversation: the latest version per id, detail flattened, vocabularies normalised.
 with ranked as (
     {{ mw_latest('conversations') }}

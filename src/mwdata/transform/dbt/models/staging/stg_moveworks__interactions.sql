@@ -1,4 +1,4 @@
-{{ config(materialized=mw_pii_materialized()) }}
+{{ config(materialized=mw_staging_materialized()) }}
 -- One row per interaction (user inputs and bot responses): latest version, detail flattened.
 with ranked as (
     {{ mw_latest('interactions') }}

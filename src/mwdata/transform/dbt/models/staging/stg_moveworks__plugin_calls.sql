@@ -1,3 +1,4 @@
+{{ config(materialized=mw_staging_materialized()) }}
 -- One row per plugin call: latest version, latency, native/custom classification.
 with ranked as (
     {{ mw_latest('plugin_calls') }}

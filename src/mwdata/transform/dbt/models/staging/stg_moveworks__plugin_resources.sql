@@ -1,3 +1,4 @@
+{{ config(materialized=mw_staging_materialized()) }}
 -- One row per plugin resource: latest version, detail flattened.
 with ranked as (
     {{ mw_latest('plugin_resources') }}

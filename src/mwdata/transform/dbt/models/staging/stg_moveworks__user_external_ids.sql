@@ -1,4 +1,4 @@
-{{ config(materialized=mw_pii_materialized()) }}
+{{ config(materialized=mw_staging_materialized()) }}
 -- One row per roster user (latest version) and distinct identity in a connected system, flattened
 -- from users.external_ids ([{connector_name, external_id, source}]; null or non-array: no rows).
 -- external_id sits behind the PII switch (GSUITE ids are e-mail addresses); _external_id_key is the

@@ -1,4 +1,4 @@
-{{ config(materialized=mw_pii_materialized()) }}
+{{ config(materialized=mw_staging_materialized()) }}
 -- One row per user of the roster: latest version; e-mail behind the PII switch.
 with ranked as (
     {{ mw_latest('users') }}
