@@ -70,13 +70,15 @@
   {%- if var('mwdata_pii', 'show') == 'show' -%}{{ expr }}{%- else -%}{{ mw_hash(expr) }}{%- endif -%}
 {%- endmacro %}
 
-{# Staging models are views on DuckDB with pii = show, tables otherwise. With pii = hash|drop their
-   digests need the build's key, which a view read outside the build does not have. On PostgreSQL
+{# Staging models are views on DuckDB, tables elsewhere; on DuckDB too for a model holding PII when
+   pii = hash|drop: its digests need the build's key, which a view read outside the build does not
+   have. On PostgreSQL
    (and the warehouses) a view re-ranks every raw version at each reference, and PostgreSQL's
    estimate of the ranked view (one row) made its joins nested loops: quadratic in the raw rows
    (5 s for 2,000 x 5,700 rows). Tables, analysed after they are built, have real statistics. #}
-{% macro mw_staging_materialized() -%}
-  {{ return('view' if var('mwdata_pii', 'show') == 'show' and target.type == 'duckdb' else 'table') }}
+{% macro mw_staging_materialized(holds_pii=true) -%}
+  {%- set hidden = holds_pii and var('mwdata_pii', 'show') != 'show' -%}
+  {{ return('view' if target.type == 'duckdb' and not hidden else 'table') }}
 {%- endmacro %}
 
 {# Post-hook of every table model: fresh planner statistics where the engine does not gather them

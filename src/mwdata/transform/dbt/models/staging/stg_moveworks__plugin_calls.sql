@@ -1,4 +1,4 @@
-{{ config(materialized=mw_staging_materialized()) }}
+{{ config(materialized=mw_staging_materialized(holds_pii=false)) }}
 -- One row per plugin call: latest version, latency, native/custom classification.
 with ranked as (
     {{ mw_latest('plugin_calls') }}

@@ -1,4 +1,4 @@
-{{ config(materialized=mw_staging_materialized()) }}
+{{ config(materialized=mw_staging_materialized(holds_pii=false)) }}
 -- One row per plugin resource: latest version, detail flattened.
 with ranked as (
     {{ mw_latest('plugin_resources') }}
