@@ -173,7 +173,9 @@ def test_drill_down_in_chromium(browser: Any, running_dashboard: Any, mart_confi
         page.wait_for_url("**/journey?**conversation=**", timeout=60_000)
         conv = parse_qs(urlparse(page.url).query)["conversation"][0]
         page.get_by_role("heading", name="Journey explorer", level=1).wait_for(timeout=60_000)
-        page.get_by_text(conv, exact=True).wait_for(timeout=60_000)
+        page.get_by_text(conv, exact=True).and_(page.locator("span")).first.wait_for(
+            timeout=60_000
+        )  # not its row in the list
         page.get_by_text(f"plugin {plugin}: ", exact=False).first.wait_for(timeout=60_000)
 
         # an overview tile: its link lists the conversations it counts

@@ -305,8 +305,10 @@ def test_every_page_number_is_the_metric_layers_value(built_store: Path, tmp_pat
     """Every number on every page (per row of each table and chart, per period of each trend) equals
     the metric layer's value for that row's period, dimension values and the page's filters, computed
     on its own UTC connection, whatever the host's time zone. (Cohorts, a shape of active_users by
-    first-interaction week, are left out: no where-filter selects a time dimension.)"""
-    for tz in ("UTC", "America/Los_Angeles"):
-        res = _run_under(tz, PAGES_VS_METRICS, built_store, tmp_path / tz.replace("/", "_"))
-        assert res["checked"] > 500, res["checked"]
-        assert res["wrong"] == [], (tz, res["wrong"][:20])
+    first-interaction week, are left out: no where-filter selects a time dimension.)
+
+    Run under the non-UTC host only: the pages under UTC equal the pages under this zone
+    (`test_pages_report_and_export_ignore_the_host_time_zone`), so they equal the metrics too."""
+    res = _run_under("America/Los_Angeles", PAGES_VS_METRICS, built_store, tmp_path / "la")
+    assert res["checked"] > 500, res["checked"]
+    assert res["wrong"] == [], res["wrong"][:20]
