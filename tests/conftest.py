@@ -99,7 +99,7 @@ def no_process_outlives_the_session():  # type: ignore[no-untyped-def]
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     """Under `.ci/run` (MWDATA_CI_STRICT=1) a skipped test is a failure: CI provides PostgreSQL and
-    Chromium, so a skip there means a check silently did not run."""
+    Chromium (and a JVM with the spark extra), so a skip there means a check silently did not run."""
     outcome = yield
     report = outcome.get_result()
     if report.skipped and os.environ.get("MWDATA_CI_STRICT") == "1":

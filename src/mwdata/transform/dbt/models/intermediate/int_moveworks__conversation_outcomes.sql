@@ -5,10 +5,10 @@ with i as (
         count(*) as interaction_count,
         sum(case when i.actor = 'user' then 1 else 0 end) as user_interaction_count,
         sum(case when i.actor = 'bot' then 1 else 0 end) as bot_interaction_count,
-        bool_or(s.is_escalation_label) as has_escalation_label,
-        bool_or(s.is_ticket_filed) as has_ticket_filed,
-        bool_or(s.feedback = 'HELPFUL') as has_helpful_feedback,
-        bool_or(s.feedback = 'UNHELPFUL') as has_unhelpful_feedback,
+        {{ dbt.bool_or("s.is_escalation_label") }} as has_escalation_label,
+        {{ dbt.bool_or("s.is_ticket_filed") }} as has_ticket_filed,
+        {{ dbt.bool_or("s.feedback = 'HELPFUL'") }} as has_helpful_feedback,
+        {{ dbt.bool_or("s.feedback = 'UNHELPFUL'") }} as has_unhelpful_feedback,
         min(case when i.actor = 'user' then i.created_time end) as first_user_interaction_time
     from {{ ref('stg_moveworks__interactions') }} i
     join {{ ref('int_moveworks__interaction_signals') }} s on s.interaction_id = i.interaction_id

@@ -10,7 +10,7 @@ select
     user_id,
     plugin_name,
     -- Native plugins carry display names (with spaces); custom plugins are snake_case identifiers.
-    (position(' ' in plugin_name) > 0) as is_native,
+    ({{ dbt.position("' '", 'plugin_name') }} > 0) as is_native,
     coalesce(served, false) as served,
     coalesce(used, false) as used,
     not coalesce(served, false) as is_unsuccessful,

@@ -10,11 +10,11 @@ with ranked as (
 ), flat as (
     select
         r.id as user_id,
-        trim(e.value ->> 'connector_name') as connector_name,
-        upper(trim(e.value ->> 'source')) as source,
-        trim(e.value ->> 'external_id') as external_id
+        trim({{ mw_json_text('e.value', 'connector_name') }}) as connector_name,
+        upper(trim({{ mw_json_text('e.value', 'source') }})) as source,
+        trim({{ mw_json_text('e.value', 'external_id') }}) as external_id
     from ranked r
-    cross join lateral {{ mw_json_array_elements('r.external_ids', 'e') }}
+    {{ mw_json_array_join('r.external_ids', 'e') }}
     where r._version_rank = 1
 )
 select distinct

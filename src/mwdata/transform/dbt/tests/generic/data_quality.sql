@@ -42,3 +42,13 @@ where prior_days >= 7
 {% test quarantined_records(model) %}
 select entity, record_id, reason from {{ model }}
 {% endtest %}
+
+{# Rows of a grain of several columns that occur more than once (rows with a null in any of them are
+   left to not_null tests, as dbt's unique leaves nulls): the same SQL on every engine. #}
+{% test unique_combination(model, columns) %}
+select {{ columns | join(', ') }}, count(*) as n
+from {{ model }}
+where {% for c in columns %}{{ c }} is not null{{ ' and ' if not loop.last }}{% endfor %}
+group by {{ columns | join(', ') }}
+having count(*) > 1
+{% endtest %}
