@@ -45,6 +45,9 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("java") is None, reason="no Java runtime on PATH (Spark needs one)"),
 ]
 
+# A short-lived test JVM: the C1 compiler only, the serial GC and no whole-stage code generation (the
+# queries are tiny) cut its CPU time from 155 s to 100 s (a test run on this 2-core machine).
+JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 SCHEMAS = ("analytics", "analytics_staging", "analytics_intermediate", "analytics_seeds")
 SPARK_PROFILE = {
     "type": "spark",
@@ -117,10 +120,11 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             "spark.hadoop.javax.jdo.option.ConnectionURL",
             f"jdbc:derby:;databaseName={d / 'metastore_db'};create=true",
         )
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={d}")
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={d} {JVM_OPTIONS}")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "1")
         .config("spark.ui.enabled", "false")
+        .config("spark.sql.codegen.wholeStage", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .enableHiveSupport()
         .getOrCreate()
