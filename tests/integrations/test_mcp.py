@@ -28,10 +28,10 @@ pytest.importorskip("mcp.server.mcpserver", reason="the mcp extra (pip install '
 
 import anyio  # noqa: E402  (after the extra's check)
 import httpx  # noqa: E402
+import httpx2  # noqa: E402  (the SDK's HTTP client)
 from mcp import Client  # noqa: E402
 from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402
-from mcp.shared._httpx_utils import create_mcp_http_client  # noqa: E402
 
 import mwdata  # noqa: E402
 from tests import procs  # noqa: E402
@@ -314,7 +314,7 @@ def test_http_needs_the_bearer_token(http_server: str) -> None:
 
     async def session() -> tuple[set[str], dict[str, Any]]:
         with anyio.fail_after(60):
-            http = create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"})
+            http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
             async with http, Client(streamable_http_client(http_server, http_client=http)) as client:
                 names = {t.name for t in (await client.list_tools()).tools}
                 return names, _result(
@@ -344,3 +344,27 @@ def test_a_missing_extra_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(cli_mcp.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match=r"pip install 'mwdata\[mcp\]'"):
         cli_mcp._require_sdk()
+
+
+def test_the_token_comes_from_a_chmod_600_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mwdata.config import load_config
+    from mwdata.errors import ConfigError
+
+    monkeypatch.delenv("MWDATA_MCP_TOKEN", raising=False)
+    secret = tmp_path / "mcp_token"
+    secret.write_text(TOKEN + "\n")
+    secret.chmod(0o600)
+    cfg = tmp_path / "mwdata.toml"
+    cfg.write_text(f'store = "{tmp_path / "s.duckdb"}"\n[mcp]\ntoken_file = "{secret}"\n')
+    token = load_config(str(cfg)).mcp.token
+    assert token is not None and token.reveal() == TOKEN
+    secret.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_config(str(cfg))
+    cfg.write_text(f'store = "{tmp_path / "s.duckdb"}"\n[mcp]\ntoken = "{TOKEN}"\n')
+    with pytest.raises(ConfigError, match="must not be written"):
+        load_config(str(cfg))
+    monkeypatch.setenv("MWDATA_MCP_TOKEN", "short")
+    cfg.write_text(f'store = "{tmp_path / "s.duckdb"}"\n')
+    with pytest.raises(ConfigError, match="at least 16 characters"):
+        load_config(str(cfg))
