@@ -368,3 +368,109 @@ def test_the_token_comes_from_a_chmod_600_file(tmp_path: Path, monkeypatch: pyte
     cfg.write_text(f'store = "{tmp_path / "s.duckdb"}"\n')
     with pytest.raises(ConfigError, match="at least 16 characters"):
         load_config(str(cfg))
+
+
+# -- on a store built by the dbt project -------------------------------------------------------------
+NOV = ("2026-11-08", "2026-11-28")
+
+
+@pytest.fixture(scope="module")
+def built_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The metric tests' small generated tenant (40 users, 20 days) through `mwdata build` (pii = show,
+    so the marts hold utterances and e-mails); the server reads it with pii = drop."""
+    from mwdata.config import Config, TransformConfig
+    from mwdata.transform import build
+    from tests.metrics.conftest import write_hr
+    from tests.metrics.gen import generate
+    from tests.transform.fixtures import load_duckdb
+
+    d = tmp_path_factory.mktemp("mcp-built")
+    ds = generate(1)
+    load_duckdb(d / "g.duckdb", ds.records)
+    write_hr(d / "hr.csv", ds.hr_rows)
+    result = build(Config(store=str(d / "g.duckdb"), transform=TransformConfig(hr_file=str(d / "hr.csv"))))
+    assert not result.errors, [(r.name, r.message) for r in result.errors]
+    cfg = d / "mwdata.toml"
+    cfg.write_text(f'store = "{d / "g.duckdb"}"\n[transform]\npii = "drop"\nhr_file = "{d / "hr.csv"}"\n')
+    return cfg
+
+
+def test_on_a_dbt_built_store_the_tools_are_the_metric_layers_numbers(
+    built_config: Path, tmp_path: Path
+) -> None:
+    """In process (the SDK's in-memory client) against marts the dbt project built: the tools' rows equal
+    `mwdata.metrics.query.query` on `connection(cfg)`, the path `mwdata metrics query` takes, and the
+    drill-down's ids are the numerator's conversations, with no utterance or e-mail in the answer."""
+    import duckdb
+
+    from mwdata.config import load_config
+    from mwdata.integrations.mcp_server import MetricTools, build_server, records
+    from mwdata.metrics.query import connection, query
+    from mwdata.read.snapshot import Store
+
+    cfg = load_config(str(built_config))
+    asks = {
+        "containment by department": (
+            "metric_value",
+            {"metric": "containment_rate", "since": NOV[0], "until": NOV[1], "by": ["department"]},
+            {"by": ["department"]},
+        ),
+        "weekly conversations on slack": (
+            "metric_value",
+            {"metric": "conversations", "grain": "week", "where": {"platform": "slack"}},
+            {"grain": "week", "where": {"platform": ["slack"]}},
+        ),
+        "escalation by route": (
+            "metric_breakdown",
+            {"metric": "escalation_rate", "dimension": "route", "since": NOV[0], "until": NOV[1], "n": 50},
+            {"by": ["route"]},
+        ),
+    }
+    store = Store(cfg.store, snapshot_dir=tmp_path / "snap")
+
+    async def session() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        async with Client(build_server(MetricTools(cfg, store))) as client:
+            for q, (tool, args, _) in asks.items():
+                out[q] = _result(await client.call_tool(tool, args))
+            drill = {"metric": "escalation_rate", "since": NOV[0], "until": NOV[1], "limit": 1000}
+            out["drill"] = _result(await client.call_tool("drill_down", drill))
+            out["escalation"] = _result(
+                await client.call_tool(
+                    "metric_value", {"metric": "escalation_rate", "since": NOV[0], "until": NOV[1]}
+                )
+            )
+        return out
+
+    try:
+        got = anyio.run(session)
+    finally:
+        store.close()
+    with connection(cfg) as con:
+        for q, (_, args, kw) in asks.items():
+            since = date.fromisoformat(args["since"]) if "since" in args else None
+            until = date.fromisoformat(args["until"]) if "until" in args else None
+            df = query(
+                con, args["metric"], since=since, until=until, schema=cfg.transform.target_schema, **kw
+            )
+            want = records(df)
+            if q == "escalation by route":
+                want = sorted(
+                    want, key=lambda r: (-(r["value"] if r["value"] is not None else -1), r["route"])
+                )
+            assert got[q]["rows"] == want and want, q
+    drill = got["drill"]
+    assert drill["count"] == got["escalation"]["rows"][0]["numerator"] > 0
+    assert len(drill["conversation_ids"]) == drill["count"]
+    with duckdb.connect(cfg.store, read_only=True) as con:
+        texts = {
+            r[0] for r in con.execute("SELECT content FROM analytics.moveworks__journey").fetchall() if r[0]
+        }
+        emails = {
+            r[0] for r in con.execute("SELECT email FROM analytics.moveworks__users").fetchall() if r[0]
+        }
+    assert texts and emails  # the marts hold both (built with pii = show) ...
+    dumped = json.dumps(drill)
+    assert not any(t in dumped for t in texts) and not any(
+        e in dumped for e in emails
+    )  # ... the answer neither
