@@ -4,8 +4,10 @@ Desktop would) it lists the tools, answers three metric questions with the numbe
 conversation ids without utterance text or e-mails (pii = drop). Over streamable HTTP it refuses a
 missing or wrong bearer token (401) and serves the right one; without a token it does not start.
 
-The store is the mart-shaped fixture store of the dashboard tests (benchmarks/dashboard_data.py), with
-the sync's state tables, so freshness and health read the real shape.
+The stdio and HTTP tests read the mart-shaped fixture store of the dashboard tests
+(benchmarks/dashboard_data.py), which has the sync's state tables, so freshness and health read the
+real shape; the last test runs the tools in process on marts the dbt project built from the metric
+tests' small generated tenant.
 """
 
 from __future__ import annotations
