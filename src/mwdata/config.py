@@ -309,6 +309,12 @@ class DashboardConfig:
 
 
 @dataclass(frozen=True)
+class McpConfig:
+    # bearer token required by `mwdata mcp --transport http` (it refuses to start without one)
+    token: Secret | None = setting(None, env="MWDATA_MCP_TOKEN", secret=True, convert=_token)
+
+
+@dataclass(frozen=True)
 class Config:
     store: str = setting(DEFAULT_STORE, env="MWDATA_STORE", nonempty=True)
     api: ApiConfig = field(default_factory=ApiConfig)
@@ -317,6 +323,7 @@ class Config:
     report: ReportConfig = field(default_factory=ReportConfig)
     alerts: AlertConfig = field(default_factory=AlertConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    mcp: McpConfig = field(default_factory=McpConfig)
     source: str | None = None  # the file it was read from, for messages
 
     @property
@@ -697,4 +704,8 @@ retention_margin_days = 7               # ... and loudly when the last good sync
 # An access token for `mwdata dashboard` (needed beyond loopback): MWDATA_DASHBOARD_TOKEN, or
 # token_file = "~/.config/mwdata/dashboard_token"   (a chmod-600 file)
 # allowed_hosts = ["dash.example.com"]  # names a reverse proxy forwards (loopback and --host always)
+
+[mcp]
+# The bearer token `mwdata mcp --transport http` requires (stdio needs none): MWDATA_MCP_TOKEN, or
+# token_file = "~/.config/mwdata/mcp_token"   (a chmod-600 file)
 """

@@ -39,9 +39,9 @@ def _global(
 
 
 def _register() -> None:
-    from mwdata.cli import dashboard, pipeline, show, simulate, transform
+    from mwdata.cli import dashboard, mcp, pipeline, show, simulate, transform
 
-    for module in (simulate, pipeline, transform, dashboard, show):
+    for module in (simulate, pipeline, transform, dashboard, show, mcp):
         module.register(app)
 
 
