@@ -106,6 +106,13 @@
   {{ return('string') }}
 {%- endmacro %}
 
+{# The key of one user's UTC day, '<user_id>|<YYYY-MM-DD>': the semantic layer counts distinct user-days
+   and keys its user_days model by it. MetricFlow does not render Jinja, so an engine-neutral key has to be
+   a column of the mart, built here (a cast to varchar fails on BigQuery and Spark). #}
+{% macro mw_user_day_key(user_col, day_col) -%}
+  {{ dbt.concat([user_col, "'|'", "cast(" ~ day_col ~ " as " ~ mw_type_string() ~ ")"]) }}
+{%- endmacro %}
+
 {# A keyed hex digest for PII: sha256 of the build's secret key (64 hex characters, derived by
    mwdata from [transform] pii_salt) followed by the value. The key is never part of the SQL, so it
    is in no compiled file, log or view definition: DuckDB reads it from a session variable that

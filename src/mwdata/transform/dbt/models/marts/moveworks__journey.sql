@@ -15,6 +15,7 @@ select
     i.user_id,
     i.created_time,
     i.date_day,
+    {{ mw_user_day_key('i.user_id', 'i.date_day') }} as user_day_key,
     i.platform,
     i.interaction_type,
     i.label,

@@ -3,6 +3,7 @@
 select
     a.date_day,
     a.user_id,
+    {{ mw_user_day_key('a.user_id', 'a.date_day') }} as user_day_key,
     a.user_interactions,
     a.conversations,
     u.access_to_bot,
