@@ -25,6 +25,7 @@ ORDER: tuple[tuple[str, ...], ...] = (
     ("read",),
     ("app", "report"),
     ("ops",),
+    ("integrations",),
     ("cli",),
 )
 # The simulator is an independent implementation of the API: it imports base modules only, and only
@@ -32,7 +33,7 @@ ORDER: tuple[tuple[str, ...], ...] = (
 SIMULATOR_USERS = ("ops", "cli")
 # The one module outside the dashboard package that may import it.
 APP_IMPORTER = "mwdata.cli.dashboard"
-NO_STREAMLIT = ("read", "report", "ops", "cli")
+NO_STREAMLIT = ("read", "report", "ops", "integrations", "cli")
 
 
 def _rank(layer: str) -> int | None:
