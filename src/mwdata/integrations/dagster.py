@@ -33,7 +33,7 @@ Runs use Dagster's in-process executor: the store has one writer at a time.
 # no `from __future__ import annotations`: Dagster reads the `context` annotations at definition time
 import os
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -92,7 +92,7 @@ def definitions(
     ]
     if cfg.is_duckdb:
         assets.append(_report_asset(current, _mart_keys(manifest, translator), report_days))
-    job = dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all(include_sources=False))
+    job = dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all())
     schedules = (
         [
             dg.ScheduleDefinition(
@@ -225,7 +225,7 @@ def _health_checks(current: Any, keys: dict[str, dg.AssetKey]) -> dg.AssetChecks
     @dg.multi_asset_check(name="mwdata_store_health", specs=specs, can_subset=True)
     def mwdata_store_health(context: AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
         run_cfg = current()
-        now = datetime.now().astimezone()
+        now = datetime.now(UTC)
         st = ops.read_status(run_cfg)
         found = ops.findings(run_cfg, st, now)
         last_ok = {s.entity: s.last_success for s in st.entities}
