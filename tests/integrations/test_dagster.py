@@ -177,3 +177,21 @@ def test_sync_assets_count_429s_and_the_retention_check_fails_on_an_old_store(
     assert "DATA IS ABOUT TO BE LOST" in bad.description
     failed = {k for k, c in checks.items() if not c.passed}
     assert failed == {(("moveworks", "conversations"), RETENTION_CHECK)}
+
+
+def test_a_missing_scope_fails_the_sync_step_and_keeps_the_permitted_entity(
+    tmp_path: Path, simulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key that may read conversations only: conversations is materialised, the step fails with
+    mwdata's ScopeError (exit 4 in `mwdata run`) naming the refused entities."""
+    sim = _tenant(simulator)
+    defs = definitions(_config(tmp_path, sim.base_url, monkeypatch), schedule=None)
+    monkeypatch.setenv("MWDATA_API_KEY", "key-conv")  # read at run time: the config is loaded again
+    sync_def = defs.resolve_assets_def(dg.AssetKey(["moveworks", "conversations"]))
+    res = dg.materialize([sync_def], raise_on_error=False)
+    assert not res.success
+    assert set(_materialisations(res)) == {("moveworks", "conversations")}
+    [failure] = [e for e in res.all_events if e.event_type_value == "STEP_FAILURE"]
+    err = failure.event_specific_data.error
+    text = err.message + "".join(c.message for c in [err.cause] if c is not None)
+    assert "ScopeError" in text and "'users'" in text
