@@ -140,8 +140,8 @@ def test_sync_assets_count_429s_and_the_retention_check_fails_on_an_old_store(
 ) -> None:
     """Only the sync assets and their health checks (no dbt): a rate-limited API gives 429s that
     reach the metadata as the store recorded them; then the last good sync is made 25 days old."""
-    sim = _tenant(simulator, rate_limit_per_minute=1200)
-    defs = definitions(_config(tmp_path, sim.base_url, monkeypatch, rpm=3000), schedule=None)
+    sim = _tenant(simulator, rate_limit_per_minute=3000)
+    defs = definitions(_config(tmp_path, sim.base_url, monkeypatch, rpm=6000), schedule=None)
     sync_def = defs.resolve_assets_def(dg.AssetKey(["moveworks", "conversations"]))
     [health] = list(defs.asset_checks or [])
 
