@@ -755,6 +755,26 @@ def run_dbt(cfg: Config, command: Sequence[str], prepare: bool = True) -> RunRes
     return out
 
 
+def manifest(cfg: Config) -> dict[str, Any]:
+    """The packaged project's parse for this configuration's target, as the content of dbt's
+    manifest.json (what orchestrators such as dagster-dbt read): taken from the parse cache, or
+    parsed once by `dbt parse` with the same profile and vars as every build (nothing is written to
+    the store)."""
+    key = parse_cache.key(profile(cfg)[0], _vars(cfg))
+    parsed = parse_cache.load(key)
+    if parsed is None:
+        run_dbt(cfg, ["parse"], prepare=False)
+        parsed = parse_cache.load(key)
+    if parsed is None:
+        raise TransformError(
+            f"dbt parse left no manifest (is the cache directory {parse_cache.cache_root()} writable?)"
+        )
+    # writable_manifest() stamps dbt's tracking flags, which exist only inside a dbt invocation;
+    # the kept parse's own metadata stays as it was
+    parsed.fill_tracking_metadata = lambda: None
+    return dict(parsed.writable_manifest().to_dict())
+
+
 def build(
     cfg: Config, select: Sequence[str] = (), after_models: Callable[[Config], object] | None = None
 ) -> RunResult:
