@@ -11,6 +11,10 @@ in a third process at zero latency: the simulator (`mwdata.simulator`, default; 
 (c) is `mwdata.sync.pipeline.sync()` into a fresh DuckDB file. Then an incremental mwdata run after
 1 % of the rows were re-emitted (the simulator's `reemit` at its clock, then the clock +1 h; the static
 server is restarted with those rows re-stamped).
+
+`--baseline SRC` adds `baseline` and `baseline-incremental`: the same two runs with the mwdata package
+of another checkout (e.g. `git worktree add /tmp/before <commit>`, then `--baseline /tmp/before/src`),
+interleaved with this checkout's in every repeat, so before and after meet the same machine load.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import resource
 import statistics
 import subprocess
@@ -68,7 +73,7 @@ def child(
         from benchmarks.peers.dlt_rest_api import run_peer
 
         rows = run_peer(url, API_KEY, ENTITY, Path(store), page_size=page)["rows"]
-    elif kind in ("mwdata", "incremental"):
+    elif kind in ("mwdata", "incremental", "baseline", "baseline-incremental"):
         from mwdata.config import ApiConfig, Config, Secret, SyncConfig
         from mwdata.sync.pipeline import sync
         from mwdata.sync.runner import SyncOptions
@@ -168,7 +173,10 @@ def run_child(kind: str, url: str, store: Path, now: datetime, a: argparse.Names
         str(a.page),
     ]
     cmd += ["--lookback", str(a.lookback)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if kind.startswith("baseline"):
+        env["PYTHONPATH"] = os.pathsep.join([a.baseline, str(Path(__file__).resolve().parent.parent)])
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{out.stderr[-3000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -186,6 +194,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=20000)
     ap.add_argument("--page", type=int, default=1000)
     ap.add_argument("--lookback", type=float, default=72.0, help="[sync] lookback_hours of mwdata's runs")
+    ap.add_argument("--baseline", help="src folder of another checkout: its mwdata runs beside this one")
     ap.add_argument("--child")
     ap.add_argument("--url")
     ap.add_argument("--store")
@@ -195,6 +204,8 @@ def main() -> None:
         print(json.dumps(child(a.child, a.url, a.store, a.now, a.workers, a.batch, a.page, a.lookback)))
         return
     kinds = a.contenders.split(",")
+    if a.baseline:
+        kinds += ["baseline", "baseline-incremental"] if "incremental" in kinds else ["baseline"]
     if a.server == "simulator":
         for users in a.users or [21000]:
             results: dict[str, list[dict[str, Any]]] = {}
@@ -204,19 +215,20 @@ def main() -> None:
                     json.dumps({"server": "simulator", "users": users, "rows": n, "server_rss_mb": sim.rss})
                 )
                 for i in range(a.repeat):
-                    for kind in (k for k in kinds if k != "incremental"):
+                    for kind in (k for k in kinds if not k.endswith("incremental")):
                         store = Path(tmp) / f"{kind}-{i}.duckdb"
                         results.setdefault(kind, []).append(run_child(kind, sim.base_url, store, sim.now, a))
                         print(json.dumps({"rows": n, **results[kind][-1]}), flush=True)
                 if "incremental" in kinds and "mwdata" in kinds:
                     changed, later = sim.reemit()
                     for i in range(a.repeat):  # each copy of the backfill gets the same incremental run
-                        store = Path(tmp) / f"mwdata-{i}.duckdb"
-                        copy = Path(tmp) / f"incr-{i}.duckdb"
-                        copy.write_bytes(store.read_bytes())
-                        res = run_child("incremental", sim.base_url, copy, later, a)
-                        results.setdefault("incremental", []).append({**res, "changed": changed})
-                        print(json.dumps({"rows": n, **results["incremental"][-1]}), flush=True)
+                        for kind in (k for k in kinds if k.endswith("incremental")):
+                            backfill = "baseline" if kind.startswith("baseline") else "mwdata"
+                            copy = Path(tmp) / f"{kind}-{i}.duckdb"
+                            copy.write_bytes((Path(tmp) / f"{backfill}-{i}.duckdb").read_bytes())
+                            res = run_child(kind, sim.base_url, copy, later, a)
+                            results.setdefault(kind, []).append({**res, "changed": changed})
+                            print(json.dumps({"rows": n, **results[kind][-1]}), flush=True)
             _medians(n, results)
         return
     for n in a.rows or [1_000_000]:
