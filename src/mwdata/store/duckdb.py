@@ -2,13 +2,14 @@
 
 Writes are batched upserts done inside DuckDB: reader threads encode each page as newline-delimited
 JSON (one bytes object per page, the most compact form Python has); the writer spools a batch to a
-temporary file that DuckDB parses and types (`read_json_objects` + `json_transform`, in C++), keeping
-the newest version per id within the batch. A batch none of whose ids is stored yet (every batch of a
-backfill) is appended; any other is merged into `raw.<table>`, replacing a stored row only by a newer
-`last_updated_time`, or by a different record with the same stamp (the later read wins; the same
-record again is a no-op, so re-runs are idempotent). The window checkpoint, the watermark and the run
-counters are updated in the same transaction. Raw tables carry no PRIMARY KEY (see
-docs/DECISIONS.md): the single writer's check-then-append and the MERGE keep `id` unique.
+temporary file that DuckDB parses and types (`read_json_objects` + `json_transform`, in C++) into a
+temporary table, keeping the newest version per id within the batch. A batch none of whose ids is
+stored yet (every batch of a backfill) is appended; of any other, only the rows that change the store
+are written (delete the stored version, append the new one): a newer `last_updated_time`, or a
+different record with the same stamp (the later read wins; the same record again is a no-op, so
+re-runs are idempotent). The window checkpoint, the watermark and the run counters are updated in the
+same transaction. Raw tables carry no PRIMARY KEY (see docs/DECISIONS.md): the single writer (the
+sync lock) and the delete-before-append keep `id` unique.
 
 Files: while a store is open its process creates files owner-only (the DuckDB file, its WAL and
 spill files, lake files: `private_files`). Every DuckDB or OS failure becomes a `StoreError` that
@@ -108,38 +109,50 @@ def _columns(entity: Entity) -> list[str]:
     return [f.name for f in entity.fields] + ["_record", "_synced_at", "_run_id"]
 
 
-def merge_sql(entity: Entity, dedupe: bool = True) -> str:
-    """The batch upsert of one entity: insert new ids, replace a stored row by a newer version only."""
-    cols = _columns(entity)
-    return f"""
-MERGE INTO {RAW_SCHEMA}.{_q(entity.table)} AS t
-USING ({batch_sql(entity, dedupe)}
-) AS s
-ON t.id = s.id
-WHEN MATCHED AND s.last_updated_time > t.last_updated_time
-  OR (s.last_updated_time = t.last_updated_time AND CAST(s._record AS VARCHAR) <> CAST(t._record AS VARCHAR))
-  OR (t.last_updated_time IS NULL AND s.last_updated_time IS NOT NULL) THEN
-  UPDATE SET {", ".join(f"{_q(c)} = s.{_q(c)}" for c in cols if c != "id")}
-WHEN NOT MATCHED THEN
-  INSERT ({", ".join(_q(c) for c in cols)}) VALUES ({", ".join(f"s.{_q(c)}" for c in cols)})
-"""
+# The batch being written, parsed once into temporary tables of the writer's connection.
+BATCH_TABLE = "temp.mwdata_batch"
+CHANGED_TABLE = "temp.mwdata_batch_changed"
+
+
+def stage_sql(entity: Entity, dedupe: bool = True) -> str:
+    """The spooled batch parsed into `BATCH_TABLE` (parameters: synced-at, run id, file)."""
+    return f"CREATE OR REPLACE TEMPORARY TABLE {BATCH_TABLE} AS {batch_sql(entity, dedupe)}"
 
 
 def stored_ids_sql(entity: Entity) -> str:
-    """How many ids of a spooled batch the raw table already holds (parameter: the file).
+    """How many ids of the staged batch the raw table already holds: reads the table's `id` only."""
+    return f"SELECT count(*) FROM {RAW_SCHEMA}.{_q(entity.table)} WHERE id IN (SELECT id FROM {BATCH_TABLE})"
 
-    It reads the table's `id` column only; the merge reads `_record` too. A batch of new ids (every
-    batch of a backfill) is appended instead of merged: 40 % less per batch at 1M rows (BENCHMARKS.md)."""
-    struct = json.dumps({"id": "VARCHAR"})
+
+def changed_sql(entity: Entity) -> str:
+    """The ids of the staged batch to write: not stored, stored with an older `last_updated_time`
+    (or none), or with the same stamp and a different record (the later read wins; the same record
+    again changes nothing, so re-runs are idempotent)."""
     return f"""
-SELECT count(*) FROM {RAW_SCHEMA}.{_q(entity.table)}
-WHERE id IN (SELECT json_transform(json, '{struct}').id FROM read_json_objects($1, format = 'newline_delimited'))"""
+CREATE OR REPLACE TEMPORARY TABLE {CHANGED_TABLE} AS
+SELECT s.id FROM {BATCH_TABLE} AS s LEFT JOIN {RAW_SCHEMA}.{_q(entity.table)} AS t ON t.id = s.id
+WHERE t.id IS NULL
+  OR s.last_updated_time > t.last_updated_time
+  OR (s.last_updated_time = t.last_updated_time AND CAST(s._record AS VARCHAR) <> CAST(t._record AS VARCHAR))
+  OR (t.last_updated_time IS NULL AND s.last_updated_time IS NOT NULL)"""
 
 
-def insert_sql(entity: Entity, dedupe: bool = True) -> str:
-    """A batch none of whose ids is stored yet, appended."""
+def replace_sql(entity: Entity) -> tuple[str, str]:
+    """Delete the stored versions of the changed ids, then append the batch's: a replaced row moves
+    to the end of the table instead of being updated in place (an in-place update of `_record`
+    rewrites every row group it touches at the next checkpoint, and re-emitted rows touch them all)."""
+    table = f"{RAW_SCHEMA}.{_q(entity.table)}"
     cols = ", ".join(_q(c) for c in _columns(entity))
-    return f"INSERT INTO {RAW_SCHEMA}.{_q(entity.table)} ({cols}) SELECT {cols} FROM ({batch_sql(entity, dedupe)}\n)"
+    return (
+        f"DELETE FROM {table} WHERE id IN (SELECT id FROM {CHANGED_TABLE})",
+        f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {BATCH_TABLE} WHERE id IN (SELECT id FROM {CHANGED_TABLE})",
+    )
+
+
+def append_sql(entity: Entity) -> str:
+    """The staged batch appended whole: none of its ids is stored yet (every batch of a backfill)."""
+    cols = ", ".join(_q(c) for c in _columns(entity))
+    return f"INSERT INTO {RAW_SCHEMA}.{_q(entity.table)} ({cols}) SELECT {cols} FROM {BATCH_TABLE}"
 
 
 def encode_page(records: Sequence[dict[str, Any]]) -> bytes:
@@ -600,12 +613,24 @@ class DuckDBStore:
         return changed
 
     def _upsert(self, entity: Entity, spool: Path, unique: bool, run_id: str) -> int:
-        """Append the batch when none of its ids is stored yet, merge it otherwise; rows changed."""
-        count = self._statement(("stored", entity.path), lambda: stored_ids_sql(entity))
-        (stored,) = self.con.execute(count, [str(spool)]).fetchone() or (0,)
-        how = merge_sql if stored else insert_sql
-        sql = self._statement((how.__name__, entity.path, unique), lambda: how(entity, not unique))
-        res = self.con.execute(sql, [datetime.now(UTC), run_id, str(spool)]).fetchall()
+        """Write a batch (in the caller's transaction): append it when none of its ids is stored yet,
+        otherwise replace exactly the rows it changes. Returns the rows written."""
+        sql = self._statement
+        con = self.con
+        con.execute(sql(("stage", entity.path, unique), lambda: stage_sql(entity, not unique)),
+                    [datetime.now(UTC), run_id, str(spool)])  # fmt: skip
+        (stored,) = con.execute(sql(("stored", entity.path), lambda: stored_ids_sql(entity))).fetchone() or (
+            0,
+        )
+        if stored:
+            con.execute(sql(("changed", entity.path), lambda: changed_sql(entity)))
+            delete, insert = replace_sql(entity)
+            con.execute(sql(("delete", entity.path), lambda: delete))
+            res = con.execute(sql(("insert", entity.path), lambda: insert)).fetchall()
+        else:
+            res = con.execute(sql(("append", entity.path), lambda: append_sql(entity))).fetchall()
+        con.execute(f"DROP TABLE IF EXISTS {BATCH_TABLE}")
+        con.execute(f"DROP TABLE IF EXISTS {CHANGED_TABLE}")
         return int(res[0][0]) if res else 0
 
     def _statement(self, key: tuple[Any, ...], build: Callable[[], str]) -> str:
