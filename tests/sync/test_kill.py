@@ -21,9 +21,14 @@ from tests.sync.conftest import run_cli
 from tests.sync.test_sync_simulator import ALL, assert_equal_truth, config, sim_now
 
 
-def cli_env(sim: Any, tmp_path: Path) -> dict[str, str]:
+def cli_env(sim: Any, tmp_path: Path, *, finish: bool = False, sync: str = "") -> dict[str, str]:
+    """The CLI's environment and `mwdata.toml`. Runs to be killed read small pages in small batches,
+    so a kill lands between many checkpoints; the rerun that must finish (`finish`) reads the same
+    windows from their checkpoints in pages and batches ten times larger, as a user who changed the
+    settings between two runs would, and spends its time on rows rather than on batch overhead."""
+    page, batch = (1000, 3000) if finish else (100, 300)
     (tmp_path / "mwdata.toml").write_text(
-        "[api]\nrequests_per_minute = 0\npage_size = 100\n[sync]\nworkers = 2\nbatch_size = 300\n"
+        f"[api]\nrequests_per_minute = 0\npage_size = {page}\n[sync]\nworkers = 2\nbatch_size = {batch}\n{sync}"
     )
     return {
         "MWDATA_BASE_URL": sim.base_url,
@@ -84,7 +89,7 @@ def test_sigkill_at_random_points_then_rerun(simulator, small_dataset, tmp_path:
                 sim.advance(seconds=1)
             killed += kill_mid_run(sim, cli_env(sim, tmp_path), tmp_path, rng, pages=(1, 60))
         assert killed >= 8, "the sync finished before most kills"
-        done = run_cli("sync", env=cli_env(sim, tmp_path), cwd=tmp_path, timeout=300)
+        done = run_cli("sync", env=cli_env(sim, tmp_path, finish=True), cwd=tmp_path, timeout=300)
         assert done.returncode == 0, done.stderr
         cfg = config(sim, tmp_path)
         assert_equal_truth(cfg, sim, ALL)

@@ -103,6 +103,7 @@ def test_lake_sigkill_status_and_build(simulator, small_dataset, tmp_path) -> No
         for _ in range(3):
             killed += kill_mid_run(sim, env, tmp_path, rng, pages=(1, 60))
         assert killed >= 2
+        env = {**cli_env(sim, tmp_path, finish=True), "MWDATA_STORE": lake}
         done = run_cli("sync", env=env, cwd=tmp_path, timeout=300)
         assert done.returncode == 0, done.stderr
         _, cat = lake_config(sim, tmp_path)

@@ -23,12 +23,10 @@ pytestmark = needs_pg
 PASSWORD = "pw-NEVER-SHOWN-4711"  # the test server trusts loopback and ignores it
 
 
-def pg_env(sim: Any, tmp_path: Path, dsn: str, *, transactions: bool = True) -> dict[str, str]:
-    env = cli_env(sim, tmp_path)
-    (tmp_path / "mwdata.toml").write_text(
-        "[api]\nrequests_per_minute = 0\npage_size = 100\n"
-        "[sync]\nworkers = 2\nbatch_size = 300\nwindow_hours = 72\n"
-    )
+def pg_env(
+    sim: Any, tmp_path: Path, dsn: str, *, transactions: bool = True, finish: bool = False
+) -> dict[str, str]:
+    env = cli_env(sim, tmp_path, finish=finish, sync="window_hours = 72\n")
     if not transactions:
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [without_transactions(tmp_path), os.environ.get("PYTHONPATH")])
@@ -66,9 +64,8 @@ def test_sigkill_at_random_points_then_rerun(
             killed += kill_mid_run(sim, env, tmp_path, rng, pages=(1, 60))
         assert killed >= 5, "the sync finished before most kills"
         assert transactions or (tmp_path / "no-transactions" / "applied").exists()
-        done = run_cli(
-            "sync", env=pg_env(sim, tmp_path, pg_dsn, transactions=transactions), cwd=tmp_path, timeout=300
-        )
+        env = pg_env(sim, tmp_path, pg_dsn, transactions=transactions, finish=True)
+        done = run_cli("sync", env=env, cwd=tmp_path, timeout=300)
         assert done.returncode == 0, done.stderr
         assert_pg_truth(pg_dsn, sim, ALL)
         outcomes = {o for (o,) in query(pg_dsn, "SELECT outcome FROM _mwdata.sync_runs")}
