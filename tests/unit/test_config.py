@@ -1,5 +1,4 @@
 import dataclasses
-import os
 from pathlib import Path
 
 import pytest
@@ -8,15 +7,15 @@ from mwdata.config import Config, ReportConfig, Secret, init_template, load_conf
 from mwdata.errors import ConfigError
 
 
-def test_defaults_without_file(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+def test_defaults_without_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     cfg = load_config(env={})
     assert cfg.store == "mwdata.duckdb" and cfg.is_duckdb
     assert cfg.api.records_url == "https://api.moveworks.ai/export/v1/records"
 
 
-def test_env_overrides_and_secret_masking(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+def test_env_overrides_and_secret_masking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     cfg = load_config(
         env={"MWDATA_API_KEY": "sk-123", "MWDATA_REGION": "eu", "MWDATA_STORE": "postgresql://x/y"}
     )
@@ -121,8 +120,8 @@ def test_every_setting_is_validated(tmp_path: Path, text: str, message: str) -> 
     assert str(f) in str(info.value)  # where the value came from
 
 
-def test_env_values_are_validated_and_named(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+def test_env_values_are_validated_and_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError) as info:
         load_config(env={"MWDATA_REQUESTS_PER_MINUTE": "fast"})
     assert (
@@ -155,8 +154,8 @@ def test_smtp_tls_none_only_for_loopback(tmp_path: Path) -> None:
     assert ReportConfig().smtp_tls == "starttls"  # TLS unless explicitly disabled
 
 
-def test_new_api_fields_and_defaults(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+def test_new_api_fields_and_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     api = load_config(env={"MWDATA_ORG": "acme"}).api
     assert (api.org, api.request_deadline_seconds, api.max_body_mb, api.give_up_seconds) == (
         "acme",
@@ -187,8 +186,8 @@ def test_the_template_is_valid(tmp_path: Path) -> None:
     assert dataclasses.replace(load_config(f, env={}), source=None) == Config()  # the defaults, spelt out
 
 
-def test_with_overrides_is_validated(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+def test_with_overrides_is_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     cfg = load_config(env={})
     with pytest.raises(ConfigError, match=r"\[sync\] workers must be an integer from 1 to 32"):
         with_overrides(cfg, sync={"workers": 0})
