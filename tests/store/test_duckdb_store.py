@@ -15,8 +15,8 @@ import pytest
 from mwdata.catalog import ENTITIES, entity
 from mwdata.errors import LockedError
 from mwdata.store.base import Window
-from mwdata.store.duckdb import DuckDBStore, read_states, read_status
-from mwdata.store.schema import raw_columns
+from mwdata.store.duckdb import DIGEST_COLUMN, DuckDBStore, read_states, read_status
+from mwdata.store.schema import SCHEMA_VERSION, raw_columns
 
 INTER = entity("interactions")
 D = datetime(2026, 11, 1, tzinfo=UTC)
@@ -74,7 +74,31 @@ def test_tables_follow_the_raw_contract(store: DuckDBStore) -> None:
             "ORDER BY ordinal_position",
             [e.table],
         ).fetchall()
-        assert [c[0] for c in cols] == [name for name, _ in raw_columns(e)]
+        assert [c[0] for c in cols] == [name for name, _ in raw_columns(e)] + [DIGEST_COLUMN]
+
+
+def test_a_version_2_store_gets_the_record_digests(tmp_path: Path) -> None:
+    """2 -> 3 adds `_record_digest` and fills it: the same records read again write nothing."""
+    s = DuckDBStore(tmp_path / "m.duckdb")
+    s.prepare()
+    put(s, [rec("a", 1), rec("b", 1)], window(s), "b")
+    s.con.execute(f"ALTER TABLE raw.interactions DROP COLUMN {DIGEST_COLUMN}")  # a version-2 store
+    s.con.execute("UPDATE _mwdata.meta SET meta_value = '2' WHERE meta_key = 'schema_version'")
+    s.close()
+    s = DuckDBStore(tmp_path / "m.duckdb")
+    try:
+        s.prepare()
+        assert s.meta()["schema_version"] == str(SCHEMA_VERSION) == "3"
+        (unset,) = s.con.execute(
+            f"SELECT count(*) FROM raw.interactions WHERE {DIGEST_COLUMN} IS NULL"
+        ).fetchone() or (1,)
+        assert unset == 0
+        w = window(s, run="r2")
+        assert put(s, [rec("a", 1), rec("b", 1)], w, "b", run="r2") == 0
+        assert put(s, [rec("b", 1, label="changed")], w, "b", run="r3") == 1
+        assert json.loads(rows(s)["b"][1])["label"] == "changed"
+    finally:
+        s.close()
 
 
 def test_upsert_keeps_the_newest_version_and_every_field(store: DuckDBStore) -> None:

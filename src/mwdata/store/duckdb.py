@@ -75,6 +75,12 @@ ABORTED_MESSAGE = (
 # The whole-record JSON is most of the bytes: ZSTD stores it ~5x smaller than DuckDB's default
 # string compression and writes it faster (BENCHMARKS.md).
 RAW_COLUMN_OPTIONS = {"_record": "USING COMPRESSION zstd"}
+# The change test compares a 64-bit digest of each record's text, not the text: reading the stored
+# `_record` of every re-read row decompressed most of the column at every batch (BENCHMARKS.md). A
+# digest that differs for the same text (another DuckDB's hash) only rewrites a row with itself;
+# two different records with the same stamp and the same digest (odds 2^-64) would keep the first.
+DIGEST_COLUMN = "_record_digest"
+DIGEST_SQL = "hash(CAST({record} AS VARCHAR))"
 _TRANSFORM_TYPES = {"string": "VARCHAR", "timestamp": "VARCHAR", "boolean": "BOOLEAN", "json": "JSON"}
 
 
@@ -98,7 +104,8 @@ def batch_sql(entity: Entity, dedupe: bool = True) -> str:
     PARTITION BY p.s.id ORDER BY TRY_CAST(p.s.last_updated_time AS TIMESTAMPTZ) DESC NULLS LAST,
     p._record DESC) = 1"""
     return f"""
-  SELECT {", ".join(typed)}, p._record::JSON AS _record, $1::TIMESTAMPTZ AS _synced_at, $2 AS _run_id
+  SELECT {", ".join(typed)}, p._record::JSON AS _record, $1::TIMESTAMPTZ AS _synced_at, $2 AS _run_id,
+         {DIGEST_SQL.format(record="p._record")} AS {DIGEST_COLUMN}
   FROM (SELECT json_transform(json, '{struct}') AS s, json AS _record
         FROM read_json_objects($3, format = 'newline_delimited')) AS p
   WHERE p.s.id IS NOT NULL
@@ -106,7 +113,16 @@ def batch_sql(entity: Entity, dedupe: bool = True) -> str:
 
 
 def _columns(entity: Entity) -> list[str]:
-    return [f.name for f in entity.fields] + ["_record", "_synced_at", "_run_id"]
+    return [f.name for f in entity.fields] + ["_record", "_synced_at", "_run_id", DIGEST_COLUMN]
+
+
+def digest_ddl(entity: Entity) -> list[str]:
+    """The digest column of a raw table, added to a store of an older layout and filled there."""
+    table = f"{RAW_SCHEMA}.{_q(entity.table)}"
+    return [
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {DIGEST_COLUMN} UBIGINT",
+        f"UPDATE {table} SET {DIGEST_COLUMN} = {DIGEST_SQL.format(record='_record')} WHERE {DIGEST_COLUMN} IS NULL",
+    ]
 
 
 # The batch being written, parsed once into temporary tables of the writer's connection.
@@ -133,7 +149,7 @@ CREATE OR REPLACE TEMPORARY TABLE {CHANGED_TABLE} AS
 SELECT s.id FROM {BATCH_TABLE} AS s LEFT JOIN {RAW_SCHEMA}.{_q(entity.table)} AS t ON t.id = s.id
 WHERE t.id IS NULL
   OR s.last_updated_time > t.last_updated_time
-  OR (s.last_updated_time = t.last_updated_time AND CAST(s._record AS VARCHAR) <> CAST(t._record AS VARCHAR))
+  OR (s.last_updated_time = t.last_updated_time AND s.{DIGEST_COLUMN} IS DISTINCT FROM t.{DIGEST_COLUMN})
   OR (t.last_updated_time IS NULL AND s.last_updated_time IS NOT NULL)"""
 
 
@@ -405,18 +421,22 @@ class DuckDBStore:
     def prepare(self) -> None:
         self._prepare_state(
             [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"]
-            + [create_table_sql(e, primary_key=False, column_options=RAW_COLUMN_OPTIONS) for e in ENTITIES]
+            + [create_table_sql(e, primary_key=False, column_options=RAW_COLUMN_OPTIONS) for e in ENTITIES],
+            upgrade=[stmt for e in ENTITIES for stmt in digest_ddl(e)],
         )
 
-    def _prepare_state(self, ddl: Sequence[str]) -> None:
-        """Check the layout version (a newer store is left untouched), create what is missing, stamp
-        the version, and mark runs a dead process left 'running' as aborted."""
+    def _prepare_state(self, ddl: Sequence[str], upgrade: Sequence[str] = ()) -> None:
+        """Check the layout version (a newer store is left untouched), create what is missing, bring
+        an older layout up to date (`upgrade`), stamp the version, and mark runs a dead process left
+        'running' as aborted."""
         with self._reading():
             version = _schema_version(self.con, str(self.path))
         with self._tx():
             for stmt in (*STATE_DDL, *ddl):
                 self.con.execute(stmt)
-            if version is None or version < SCHEMA_VERSION:  # 1 -> 2 adds the meta table; later upgrades here
+            if version is None or version < SCHEMA_VERSION:  # 1 -> 2: the meta table; 2 -> 3: the digests
+                for stmt in upgrade:
+                    self.con.execute(stmt)
                 self._set_meta({VERSION_KEY: str(SCHEMA_VERSION)})
             self.con.execute(
                 f"UPDATE {STATE_SCHEMA}.sync_runs SET outcome = ?, ended_at = coalesce(ended_at, now()), "

@@ -20,7 +20,8 @@ STATE_SCHEMA = "_mwdata"
 # `_mwdata.meta` (meta_key, meta_value): the store's own facts — its layout version and the tenant it
 # was filled from. Version 1 is the layout before the meta table existed (no table = version 1).
 META_TABLE = "meta"
-SCHEMA_VERSION = 2
+# 3: DuckDB's raw tables carry `_record_digest` (the store's change test; other stores: no change).
+SCHEMA_VERSION = 3
 VERSION_KEY = "schema_version"
 META_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_record", "json"),
