@@ -819,6 +819,9 @@ def _begin_increment(cfg: Config, con: _Conn, full_refresh: bool) -> Increment |
     ]
     present = [_utc(x) for x in stamps if x is not None]
     watermark = max(present) if present else None
+    if watermark is not None and _sync_may_be_writing(cfg, con):
+        # a batch stamped before the newest row may still commit: the next build looks back further
+        watermark -= timedelta(hours=t.incremental_margin_hours)
     fingerprint = _fingerprint(cfg)
     rows = con.query(
         f"SELECT pending, watermark, pii, fingerprint, full_refresh_at FROM {INCREMENT_TABLE} "
@@ -845,11 +848,8 @@ def _begin_increment(cfg: Config, con: _Conn, full_refresh: bool) -> Increment |
             reason = f"the last full refresh is {t.full_refresh_every_days:g}+ days old"
     since = None
     if not reason:
-        last = rows[0][1]
-        # an empty store had no watermark: every row is new
-        since = (_utc(last) if last is not None else datetime(1970, 1, 1, tzinfo=UTC)) - timedelta(
-            hours=t.incremental_margin_hours
-        )
+        last = rows[0][1]  # an empty store had no watermark: every row is new
+        since = _utc(last) if last is not None else datetime(1970, 1, 1, tzinfo=UTC)
     with con.transaction():
         if rows:
             con.execute(
@@ -867,6 +867,24 @@ def _begin_increment(cfg: Config, con: _Conn, full_refresh: bool) -> Increment |
     else:
         log.info("incremental build: rows synced after %s", since.isoformat() if since else None)
     return inc
+
+
+def _sync_may_be_writing(cfg: Config, con: _Conn) -> bool:
+    """Whether a sync may commit rows while this build reads the watermark. A DuckDB store has one
+    writer (the sync's lock and DuckDB's own file lock: this build could not have opened it); on
+    PostgreSQL a sync holds its advisory lock for its whole run; a lake's files are written without
+    a lock this build can see, so it always takes the margin."""
+    if store_kind(cfg.store) == "filesystem":
+        return True
+    if con.kind != "postgres":
+        return False
+    from mwdata.store.dlt import PG_LOCK_KEY
+
+    ((n,),) = con.query(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ? AND objid = ?",
+        list(PG_LOCK_KEY),
+    )
+    return bool(n)
 
 
 def _finish_increment(cfg: Config, inc: Increment) -> None:

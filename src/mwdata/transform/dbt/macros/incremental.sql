@@ -78,3 +78,12 @@
    or coalesce(interaction_id, '') in (select coalesce(interaction_id, '') from {{ rows }}
                                        where {{ mw_touched_conversation('conversation_id') }}))
 {%- endmacro %}
+
+{# moveworks__quarantine's rows of the records written since the last build. #}
+{% macro mw_quarantine_changed() -%}
+  (
+  {%- for e in ['conversations', 'interactions', 'plugin_calls', 'plugin_resources', 'users'] %}
+    {% if not loop.first %}or {% endif %}(entity = '{{ e }}' and record_id in ({{ mw_changed_ids(e) }}))
+  {%- endfor %}
+  )
+{%- endmacro %}
