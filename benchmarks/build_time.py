@@ -97,7 +97,10 @@ def day_of_change(path: Path, night: int) -> dict[str, int]:
                 params,
             ).fetchone()
             out[f"new_{e.table}"] = int(n[0]) if n else 0
-        for table, change in (("plugin_calls", "used = NOT coalesce(used, false)"), ("plugin_resources", "cited = NOT coalesce(cited, false)")):
+        for table, change in (
+            ("plugin_calls", "used = NOT coalesce(used, false)"),
+            ("plugin_resources", "cited = NOT coalesce(cited, false)"),
+        ):
             n = con.execute(
                 f"UPDATE raw.{table} SET {change}, last_updated_time = last_updated_time + INTERVAL 3 DAY, "
                 "_synced_at = $1 WHERE hash(id || $3) % 500 = 0 AND created_time <= $2",
@@ -145,7 +148,9 @@ def measure(db: Path, full_refresh: bool = False) -> dict[str, object]:
 
 def _build_process(db: Path, full_refresh: bool) -> dict[str, object]:
     args = [sys.executable, "-m", "benchmarks.build_time", "--build-only", str(db)]
-    out = subprocess.run([*args, *(["--full-refresh"] if full_refresh else [])], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [*args, *(["--full-refresh"] if full_refresh else [])], capture_output=True, text=True, check=True
+    )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -188,7 +193,9 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--build-only"]:
         print(json.dumps(measure(Path(sys.argv[2]), full_refresh="--full-refresh" in sys.argv[3:])))
     elif sys.argv[1:2] == ["--nightly"]:
-        nightly(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000, int(sys.argv[3]) if len(sys.argv) > 3 else 3)
+        nightly(
+            int(sys.argv[2]) if len(sys.argv) > 2 else 100_000, int(sys.argv[3]) if len(sys.argv) > 3 else 3
+        )
     else:
         keep = Path(sys.argv[3]) if len(sys.argv) > 3 else None
         main(

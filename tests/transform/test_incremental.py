@@ -32,7 +32,11 @@ from tests.transform.fixtures import rows_for
 
 SCHEMAS = ("analytics", "analytics_intermediate", "analytics_staging", "analytics_seeds")
 # the keys each build re-derived: different by design between an incremental build and a full refresh
-KEY_MODELS = ("int_moveworks__changed_conversations", "int_moveworks__changed_user_days", "int_moveworks__changed_users")
+KEY_MODELS = (
+    "int_moveworks__changed_conversations",
+    "int_moveworks__changed_user_days",
+    "int_moveworks__changed_users",
+)
 SYNCED = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)  # the first sync; one more a day after it
 DAYS = 5
 
@@ -135,7 +139,10 @@ def simulated_days(ds: Dataset, seed: int = 5) -> list[Day]:
 
 
 def _changes(
-    rng: random.Random, delivered: dict[str, dict[str, dict[str, Any]]], recs: dict[str, list[dict[str, Any]]], day: int
+    rng: random.Random,
+    delivered: dict[str, dict[str, dict[str, Any]]],
+    recs: dict[str, list[dict[str, Any]]],
+    day: int,
 ) -> dict[str, list[dict[str, Any]]]:
     """Newer versions of records delivered on earlier days (what the sync's look-back re-reads)."""
 
@@ -164,7 +171,12 @@ def _changes(
         emit("interactions", pick("interactions", lambda r: r["actor"] == "user"), actor=None)
     if day == 3:  # a plugin call moved to another conversation's question
         pc = pick("plugin-calls")
-        target = pick("interactions", lambda r: r["actor"] == "user" and pc is not None and r["conversation_id"] != pc["conversation_id"])
+        target = pick(
+            "interactions",
+            lambda r: (
+                r["actor"] == "user" and pc is not None and r["conversation_id"] != pc["conversation_id"]
+            ),
+        )
         if pc is not None and target is not None:
             emit("plugin-calls", pc, interaction_id=target["id"], conversation_id=target["conversation_id"])
     if day in (2, 5):  # bot access changes in the users entity
@@ -184,7 +196,9 @@ def _relations(query: Callable[[str], list[tuple[Any, ...]]]) -> list[str]:
     ]
 
 
-def _snapshot(query: Callable[[str], list[tuple[Any, ...]]], columns: Callable[[str], list[str]]) -> dict[str, Any]:
+def _snapshot(
+    query: Callable[[str], list[tuple[Any, ...]]], columns: Callable[[str], list[str]]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for rel in _relations(query):
         cols = [c for c in columns(rel) if c != "as_of_day"]  # the UTC day of the build
@@ -201,7 +215,9 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
             out.append(f"{rel}: columns differ")
         elif ra != rb:
             sa, sb = set(ra), set(rb)
-            out.append(f"{rel}: {len(ra)} vs {len(rb)} rows; e.g. {sorted(sa - sb, key=str)[:1]} vs {sorted(sb - sa, key=str)[:1]}")
+            out.append(
+                f"{rel}: {len(ra)} vs {len(rb)} rows; e.g. {sorted(sa - sb, key=str)[:1]} vs {sorted(sb - sa, key=str)[:1]}"
+            )
     return out
 
 
@@ -239,7 +255,9 @@ def duckdb_store(tmp: Path) -> Iterator[Store]:
 
     raw = Raw(execute, "?")
     raw.create(create_all_sql())
-    store = Store(lambda hr: Config(store=str(db), transform=TransformConfig(hr_file=str(hr))), raw, query, columns)
+    store = Store(
+        lambda hr: Config(store=str(db), transform=TransformConfig(hr_file=str(hr))), raw, query, columns
+    )
     store.close = close  # type: ignore[attr-defined]
     try:
         yield store
@@ -271,7 +289,9 @@ def postgres_store() -> Iterator[Store]:
 
         raw = Raw(execute, "%s")
         raw.create(create_all_sql(POSTGRES_TYPES))
-        store = Store(lambda hr: Config(store=dsn, transform=TransformConfig(hr_file=str(hr))), raw, query, columns)
+        store = Store(
+            lambda hr: Config(store=dsn, transform=TransformConfig(hr_file=str(hr))), raw, query, columns
+        )
         store.close = lambda: None  # type: ignore[attr-defined]
         try:
             yield store
@@ -279,7 +299,9 @@ def postgres_store() -> Iterator[Store]:
             con.close()
 
 
-def _days_then_full_refresh(store: Store, tmp: Path) -> tuple[list[RunResult], dict[str, Any], dict[str, Any]]:
+def _days_then_full_refresh(
+    store: Store, tmp: Path
+) -> tuple[list[RunResult], dict[str, Any], dict[str, Any]]:
     ds = generate(11, users=30, days=14)
     hr = tmp / "hr.csv"
     results = []
@@ -298,7 +320,11 @@ def _days_then_full_refresh(store: Store, tmp: Path) -> tuple[list[RunResult], d
 def _check(store: Store, results: list[RunResult], incremental: dict[str, Any], full: dict[str, Any]) -> None:
     assert [r.increment.full_refresh for r in results if r.increment] == [True] + [False] * DAYS
     assert _differences(incremental, full) == []
-    assert len(full) >= 30 and "analytics.moveworks__journey" in full and "analytics.moveworks__kpi_daily" in full
+    assert (
+        len(full) >= 30
+        and "analytics.moveworks__journey" in full
+        and "analytics.moveworks__kpi_daily" in full
+    )
     # the last incremental build re-derived a part of the conversations, not all of them
     ((n,),) = store.query("SELECT count(*) FROM analytics.moveworks__conversations")
     assert n > 100 and len(full["analytics.moveworks__conversations"][1]) == n
@@ -349,7 +375,9 @@ def test_a_pii_mode_change_forces_a_full_refresh(tmp_path: Path) -> None:
         again = built(pii_cases.transform("drop"))
         assert again.increment.reason == "the PII mode changed (show -> drop)"  # type: ignore[union-attr]
         assert plaintext() == 0
-        ((n,),) = store.query("SELECT count(*) FROM analytics_staging.stg_moveworks__interactions WHERE content IS NOT NULL")
+        ((n,),) = store.query(
+            "SELECT count(*) FROM analytics_staging.stg_moveworks__interactions WHERE content IS NOT NULL"
+        )
         assert n == 0
         assert built(pii_cases.transform("drop")).increment.full_refresh is False  # type: ignore[union-attr]
         salt = "an incremental test salt"
@@ -366,6 +394,8 @@ def test_a_pii_mode_change_forces_a_full_refresh(tmp_path: Path) -> None:
         # a partial build leaves the next one a full refresh
         built(other, select=["moveworks__users"])
         assert built(other).increment.reason.startswith("the last build did not finish")  # type: ignore[union-attr]
-        every = pii_cases.transform("hash", salt, hr_external_id_sources=("SNOW",), full_refresh_every_days=0.00001)
+        every = pii_cases.transform(
+            "hash", salt, hr_external_id_sources=("SNOW",), full_refresh_every_days=0.00001
+        )
         assert built(every).increment.reason.startswith("the last full refresh is")  # type: ignore[union-attr]
         assert built(every).increment.reason.startswith("the last full refresh is")  # type: ignore[union-attr]

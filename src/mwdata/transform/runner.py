@@ -814,9 +814,7 @@ def _begin_increment(cfg: Config, con: _Conn, full_refresh: bool) -> Increment |
 
     t = cfg.transform
     _increment_ddl(con)
-    stamps = [
-        con.query(f'SELECT max(_synced_at) FROM {RAW_SCHEMA}."{e.table}"')[0][0] for e in ENTITIES
-    ]
+    stamps = [con.query(f'SELECT max(_synced_at) FROM {RAW_SCHEMA}."{e.table}"')[0][0] for e in ENTITIES]
     present = [_utc(x) for x in stamps if x is not None]
     watermark = max(present) if present else None
     if watermark is not None and _sync_may_be_writing(cfg, con):
@@ -934,7 +932,9 @@ def build(
         inc = _begin_increment(cfg, con, full_refresh)
     finally:
         con.close()
-    refresh = ["--full-refresh"] if inc is None and full_refresh or inc is not None and inc.full_refresh else []
+    refresh = (
+        ["--full-refresh"] if inc is None and full_refresh or inc is not None and inc.full_refresh else []
+    )
     models = run_dbt(
         cfg, ["build", "--resource-type", "seed", "--resource-type", "model", *sel, *refresh], prepare=False
     )
