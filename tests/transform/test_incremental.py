@@ -399,3 +399,29 @@ def test_a_pii_mode_change_forces_a_full_refresh(tmp_path: Path) -> None:
         )
         assert built(every).increment.reason.startswith("the last full refresh is")  # type: ignore[union-attr]
         assert built(every).increment.reason.startswith("the last full refresh is")  # type: ignore[union-attr]
+
+
+def test_cli_build_and_run_take_full_refresh(tmp_path: Path) -> None:
+    """`mwdata build --full-refresh` reaches dbt as a full refresh (recorded in _mwdata.transform_increment);
+    `mwdata run` takes the option too."""
+    from tests.sync.conftest import run_cli
+
+    db = tmp_path / "store.duckdb"  # duckdb_store's
+    ds = generate(4, users=5, days=3)
+    with duckdb_store(tmp_path) as store:
+        store.raw.sync(ds.records, SYNCED, "run-1")
+        store.close()  # type: ignore[attr-defined]
+        first = build(Config(store=str(db)))
+        assert first.increment is not None and first.increment.full_refresh
+
+        def refreshed() -> Any:
+            ((at, pending),) = store.query("SELECT full_refresh_at, pending FROM _mwdata.transform_increment")
+            assert pending is False
+            return at
+
+        before = refreshed()
+        r = run_cli("build", "--full-refresh", env={"MWDATA_STORE": str(db)}, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert refreshed() > before
+    r = run_cli("run", "--help", env={}, cwd=tmp_path)
+    assert r.returncode == 0 and "--full-refresh" in r.stdout
