@@ -305,15 +305,23 @@ def _days_then_full_refresh(
     ds = generate(11, users=30, days=14)
     hr = tmp / "hr.csv"
     results = []
+    touched: list[tuple[int, int]] = []  # (conversations re-derived, conversations) per build
     for day in simulated_days(ds):
         assert store.raw.sync(day.records, day.synced_at, f"run-{day.synced_at:%d}") > 0
         write_hr(hr, day.hr_rows)
         store.close()  # type: ignore[attr-defined]
         result = build(store.cfg(hr))  # a model error raises; data tests may fail (late rows are orphans)
         results.append(result)
+        ((changed, total),) = store.query(
+            "SELECT (SELECT count(*) FROM analytics_intermediate.int_moveworks__changed_conversations), "
+            "(SELECT count(*) FROM analytics.moveworks__conversations)"
+        )
+        touched.append((int(changed), int(total)))
     incremental = _snapshot(store.query, store.columns)
     full = build(store.cfg(hr), full_refresh=True)
     assert full.increment is not None and full.increment.reason == "--full-refresh"
+    # the first build is a full refresh (no key set); every later one re-derived a part of the conversations
+    assert touched[0][0] == 0 and all(0 < c < n for c, n in touched[1:]), touched
     return results, incremental, _snapshot(store.query, store.columns)
 
 
@@ -425,3 +433,38 @@ def test_cli_build_and_run_take_full_refresh(tmp_path: Path) -> None:
         assert refreshed() > before
     r = run_cli("run", "--help", env={}, cwd=tmp_path)
     assert r.returncode == 0 and "--full-refresh" in r.stdout
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not DSN, reason="MWDATA_TEST_PG_DSN not set")
+def test_a_sync_writing_during_a_build_moves_the_mark_back_on_postgres(tmp_path: Path) -> None:
+    """While a sync holds its advisory lock, a batch stamped before the newest row may still commit:
+    the build records the newest _synced_at minus incremental_margin_hours, and the next build reads
+    from there; without a sync, the mark is the newest row itself."""
+    import psycopg2
+
+    from mwdata.store.dlt import PG_LOCK_KEY
+
+    ds = generate(6, users=6, days=3)
+    hr = tmp_path / "hr.csv"
+    write_hr(hr, ds.hr_rows)
+    with postgres_store() as store:
+        store.raw.sync(ds.records, SYNCED, "run-1")
+        with fresh_database() as elsewhere:
+            other = psycopg2.connect(elsewhere)
+            try:
+                with other.cursor() as cur:  # a sync into another database of the server
+                    cur.execute("SELECT pg_advisory_lock(%s, %s)", PG_LOCK_KEY)
+                quiet = build(store.cfg(hr)).increment
+            finally:
+                other.close()
+        assert quiet is not None and quiet.watermark == SYNCED
+        dsn = store.cfg(hr).store
+        with psycopg2.connect(dsn) as lock, lock.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s, %s)", PG_LOCK_KEY)
+            busy = build(store.cfg(hr)).increment
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", PG_LOCK_KEY)
+        lock.close()
+        assert busy is not None and busy.since == SYNCED and busy.watermark == SYNCED - timedelta(hours=1)
+        after = build(store.cfg(hr)).increment
+        assert after is not None and after.since == SYNCED - timedelta(hours=1) and after.watermark == SYNCED
