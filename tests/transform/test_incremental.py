@@ -2,9 +2,9 @@
 incrementally, every relation the project builds equals what a full refresh builds from the same raw
 rows, on DuckDB and on PostgreSQL. The days hold what makes incremental builds hard: late plugin calls,
 resources and interactions for conversations built days before, re-emitted versions with newer stamps
-(a plugin call now used, an interaction now labelled file_ticket, a resource now cited, a conversation
-with another route), a newer version that is quarantined, a plugin call moved to another conversation,
-and user changes (bot access in the users entity, a department in the HR file, a new user)."""
+(a plugin call now used, an interaction now labelled file_ticket or dated a day earlier, a resource now
+cited, a conversation with another route), a newer version that is quarantined, a plugin call moved to
+another conversation, and user changes (bot access in the users entity, a department in the HR file, a new user)."""
 
 from __future__ import annotations
 
@@ -179,6 +179,16 @@ def _changes(
         )
         if pc is not None and target is not None:
             emit("plugin-calls", pc, interaction_id=target["id"], conversation_id=target["conversation_id"])
+    if day == 4:  # the only interaction of a conversation, dated two days later in its newer version: its
+        # old user-day loses it (no other row of the conversation keeps that user-day among the keys)
+        per_conversation: dict[str, int] = {}
+        for r in delivered["interactions"].values():
+            per_conversation[r["conversation_id"]] = per_conversation.get(r["conversation_id"], 0) + 1
+        q = pick(
+            "interactions", lambda r: r["actor"] == "user" and per_conversation[r["conversation_id"]] == 1
+        )
+        assert q is not None
+        emit("interactions", q, created_time=_later(q["created_time"], 48))
     if day in (2, 5):  # bot access changes in the users entity
         emit("users", pick("users"), access_to_bot=day == 5)
     return recs
