@@ -478,3 +478,44 @@ def test_a_sync_writing_during_a_build_moves_the_mark_back_on_postgres(tmp_path:
         assert busy is not None and busy.since == SYNCED and busy.watermark == SYNCED - timedelta(hours=1)
         after = build(store.cfg(hr)).increment
         assert after is not None and after.since == SYNCED - timedelta(hours=1) and after.watermark == SYNCED
+
+
+def test_a_failed_build_leaves_the_next_one_a_full_refresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Models that did run in a failed build may have used key sets the others did not: the next
+    build rebuilds everything, and only a finished build moves the mark."""
+    from mwdata.errors import TransformError
+    from mwdata.transform import runner
+
+    ds = generate(8, users=5, days=3)
+    with duckdb_store(tmp_path) as store:
+        store.raw.sync(ds.records, SYNCED, "run-1")
+        store.close()  # type: ignore[attr-defined]
+        cfg = Config(store=str(tmp_path / "store.duckdb"))
+        assert build(cfg).increment.full_refresh  # type: ignore[union-attr]
+        real = runner.run_dbt
+
+        def failing(cfg: Config, command: Any, prepare: bool = True) -> RunResult:
+            raise TransformError("dbt build failed: the store went away")
+
+        monkeypatch.setattr(runner, "run_dbt", failing)
+        store.raw.sync(
+            {
+                "users": [
+                    dict(
+                        ds.records["users"][0], access_to_bot=False, last_updated_time="2099-01-01T00:00:00Z"
+                    )
+                ]
+            },
+            SYNCED + timedelta(days=1),
+            "run-2",
+        )
+        store.close()  # type: ignore[attr-defined]
+        with pytest.raises(TransformError):
+            build(cfg)
+        monkeypatch.setattr(runner, "run_dbt", real)
+        after = build(cfg).increment
+        assert after is not None and after.reason.startswith("the last build did not finish")
+        assert after.watermark == SYNCED + timedelta(days=1)
+        assert build(cfg).increment.full_refresh is False  # type: ignore[union-attr]
