@@ -260,6 +260,12 @@ class TransformConfig:
     # (empty = any), and sources whose external ids are HR employee ids (empty = no such match)
     hr_external_id_sources: tuple[str, ...] = setting(())
     hr_employee_id_sources: tuple[str, ...] = setting(())
+    # incremental builds (DuckDB, PostgreSQL): rows synced after the newest row the last build saw are
+    # "changed"; when a sync was writing while that build started (PostgreSQL, the lake), after that row
+    # minus this margin (its batches stamped earlier may commit later); a full refresh every N days
+    # (0 = only with --full-refresh, a PII-mode or project change, or after a failed build)
+    incremental_margin_hours: float = setting(1.0, lo=0, hi=RETENTION_DAYS * 24)
+    full_refresh_every_days: float = setting(0.0, lo=0, hi=3650)
 
 
 @dataclass(frozen=True)
@@ -683,6 +689,8 @@ pii = "show"                            # show | hash | drop (utterance text, e-
 # hr_external_id_sources = ["SNOW"]      # HR external_id matches these users' external_ids sources (default: any)
 # hr_employee_id_sources = ["WORKDAY"]   # users' external ids from these sources are HR employee ids
 target_schema = "analytics"
+incremental_margin_hours = 1            # incremental builds: look back this much more if a sync was writing
+full_refresh_every_days = 0             # rebuild every model whole every N days (0: only when needed)
 
 [report]
 output_dir = "reports"

@@ -69,6 +69,9 @@ def register(app: typer.Typer) -> None:
             "--alert-on-success",
             help="Also call the alert webhook when all is well (severity info): a heartbeat for a dead-man's switch.",
         ),
+        full_refresh: bool = typer.Option(
+            False, "--full-refresh", help="Rebuild the incremental models whole (the sync is unaffected)."
+        ),
     ) -> None:
         """sync + build + check + report, for cron; exits with the failing step's code, else 10 if stale.
 
@@ -77,7 +80,12 @@ def register(app: typer.Typer) -> None:
         from mwdata.ops.run import run as run_pipeline
 
         run_pipeline(
-            common.config(), report=not no_report, days=days, email=email, alert_on_success=alert_on_success
+            common.config(),
+            report=not no_report,
+            days=days,
+            email=email,
+            alert_on_success=alert_on_success,
+            full_refresh=full_refresh,
         )
 
     @app.command()

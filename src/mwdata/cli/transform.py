@@ -37,11 +37,19 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def build(
         select: list[str] = typer.Option(None, "--select", "-s", help="dbt selection (default: everything)."),
+        full_refresh: bool = typer.Option(
+            False,
+            "--full-refresh",
+            help="Rebuild the incremental models whole instead of re-deriving what changed since the last build.",
+        ),
     ) -> None:
-        """Build every model of the dbt project (staging -> marts) on the store and run its tests."""
+        """Build every model of the dbt project (staging -> marts) on the store and run its tests.
+
+        On DuckDB and PostgreSQL the large models are incremental: a build re-derives the records and
+        conversations changed since the last one (docs/models.md, "Incremental builds")."""
         from mwdata.metrics.exports import build as run_build
 
-        result = run_build(common.config(), select=select or ())
+        result = run_build(common.config(), select=select or (), full_refresh=full_refresh)
         _print(result, "build")
 
     @app.command()

@@ -123,8 +123,9 @@ def write(cfg: Config) -> list[str]:
         con.close()
 
 
-def build(cfg: Config, select: Sequence[str] = ()) -> RunResult:
-    """`mwdata build`: the dbt project's models, then the semantic layer's exports, then the tests."""
+def build(cfg: Config, select: Sequence[str] = (), full_refresh: bool = False) -> RunResult:
+    """`mwdata build`: the dbt project's models, then the semantic layer's exports, then the tests
+    (`full_refresh`: the incremental models rebuilt whole)."""
     from mwdata.transform import build as build_models
 
-    return build_models(cfg, select, after_models=write)
+    return build_models(cfg, select, after_models=write, full_refresh=full_refresh)

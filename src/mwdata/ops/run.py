@@ -53,12 +53,13 @@ def _transform_api() -> Any:
     return transform
 
 
-def build_step(cfg: Config, built: list[Any] | None = None) -> str:
-    """Build the models and their exports and run the data tests (appended to `built`)."""
+def build_step(cfg: Config, built: list[Any] | None = None, full_refresh: bool = False) -> str:
+    """Build the models and their exports and run the data tests (appended to `built`);
+    `full_refresh`: the incremental models rebuilt whole."""
     _transform_api()
     from mwdata.metrics.exports import build
 
-    result = build(cfg)
+    result = build(cfg, full_refresh=full_refresh)
     if built is not None:
         built.append(result)
     return str(getattr(result, "summary", "") or "models built")
@@ -79,18 +80,26 @@ def report_step(cfg: Config, days: int, email: bool) -> str:
     )
 
 
-def steps(cfg: Config, report: bool = True, days: int = 7, email: bool = False) -> Iterator[tuple[str, Step]]:
+def steps(
+    cfg: Config, report: bool = True, days: int = 7, email: bool = False, full_refresh: bool = False
+) -> Iterator[tuple[str, Step]]:
     """The steps of `mwdata run`, in order (lazily, so a failure stops the rest)."""
     built: list[Any] = []
     yield "sync", lambda: sync_step(cfg)
-    yield "build", lambda: build_step(cfg, built)
+    yield "build", lambda: build_step(cfg, built, full_refresh)
     yield "check", lambda: check_step(cfg, built)
     if report:
         yield "report", lambda: report_step(cfg, days, email)
 
 
 def run(
-    cfg: Config, *, report: bool = True, days: int = 7, email: bool = False, alert_on_success: bool = False
+    cfg: Config,
+    *,
+    report: bool = True,
+    days: int = 7,
+    email: bool = False,
+    alert_on_success: bool = False,
+    full_refresh: bool = False,
 ) -> None:
     """Run the steps, read the store's health, alert when asked or needed; raise what went wrong.
 
@@ -100,7 +109,7 @@ def run(
     """
     failed: tuple[str, MwdataError] | None = None
     crash: Exception | None = None
-    for name, step in steps(cfg, report=report, days=days, email=email):
+    for name, step in steps(cfg, report=report, days=days, email=email, full_refresh=full_refresh):
         t0 = time.monotonic()
         try:
             detail = step()

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ PII_PLUGIN = "mwdata.transform.dbt_plugin"
 PII_STORES = ("duckdb", "filesystem", "postgres")
 _EPHEMERAL_KEY = secrets.token_hex(32)  # pii = drop without a salt: match keys live for one process
 BUILDS_TABLE = f"{STATE_SCHEMA}.transform_builds"
+INCREMENT_TABLE = f"{STATE_SCHEMA}.transform_increment"  # read by macros/incremental.sql
+INCREMENTAL_STORES = ("duckdb", "postgres")
 QUARANTINE_MART = "moveworks__quarantine"
 TRUE_WORDS = {"true", "t", "yes", "y", "1"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", ""}
@@ -89,6 +91,7 @@ class RunResult:
     results: list[NodeResult] = field(default_factory=list)
     seconds: float = 0.0
     invocation_id: str = ""
+    increment: Increment | None = None  # how `build` built the incremental models
 
     def count(self, *statuses: str) -> int:
         return sum(1 for r in self.results if r.status in statuses)
@@ -775,22 +778,175 @@ def manifest(cfg: Config) -> dict[str, Any]:
     return dict(parsed.writable_manifest().to_dict())
 
 
+@dataclass(frozen=True)
+class Increment:
+    """How one `mwdata build` builds the incremental models (docs/models.md, "Incremental builds")."""
+
+    full_refresh: bool
+    reason: str  # why a full refresh ("" when incremental)
+    since: datetime | None  # rows with _synced_at after this are changed; None on a full refresh
+    watermark: datetime | None  # newest _synced_at in raw when the build started
+    fingerprint: str
+
+
+def _fingerprint(cfg: Config) -> str:
+    """What the incremental models' rows depend on besides the data: the project (models, macros,
+    seeds), dbt's versions and the vars (the PII mode among them). A change forces a full refresh."""
+    doc = f"{parse_cache._project_digest()}\0{_vars(cfg)}\0{cfg.transform.target_schema}"
+    return hashlib.sha256(doc.encode()).hexdigest()[:24]
+
+
+def _increment_ddl(con: _Conn) -> None:
+    text, ts, _, boolean = _sql_types(con.kind)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {INCREMENT_TABLE} (target_schema {text}, since {ts}, pending {boolean}, "
+        f"watermark {ts}, pii {text}, fingerprint {text}, full_refresh_at {ts}, built_at {ts})"
+    )
+
+
+def _begin_increment(cfg: Config, con: _Conn, full_refresh: bool) -> Increment | None:
+    """Decide between an incremental build and a full refresh, and write the `since` the models read.
+    None on stores whose models are tables (no incremental build there)."""
+    if con.kind not in INCREMENTAL_STORES:
+        return None
+    from mwdata.catalog import ENTITIES
+
+    t = cfg.transform
+    _increment_ddl(con)
+    stamps = [con.query(f'SELECT max(_synced_at) FROM {RAW_SCHEMA}."{e.table}"')[0][0] for e in ENTITIES]
+    present = [_utc(x) for x in stamps if x is not None]
+    watermark = max(present) if present else None
+    if watermark is not None and _sync_may_be_writing(cfg, con):
+        # a batch stamped before the newest row may still commit: the next build looks back further
+        watermark -= timedelta(hours=t.incremental_margin_hours)
+    fingerprint = _fingerprint(cfg)
+    rows = con.query(
+        f"SELECT pending, watermark, pii, fingerprint, full_refresh_at FROM {INCREMENT_TABLE} "
+        "WHERE target_schema = ?",
+        [t.target_schema],
+    )
+    reason = ""
+    if full_refresh:
+        reason = "--full-refresh"
+    elif not rows:
+        reason = "no earlier incremental build"
+    else:
+        pending, last, pii, last_fp, refreshed = rows[0]
+        if pending:
+            reason = "the last build did not finish (or built a --select subset)"
+        elif pii != t.pii:
+            reason = f"the PII mode changed ({pii} -> {t.pii})"
+        elif last_fp != fingerprint:
+            reason = "the dbt project, dbt or a setting the models read changed"
+        elif t.full_refresh_every_days and (
+            refreshed is None
+            or datetime.now(UTC) - _utc(refreshed) >= timedelta(days=t.full_refresh_every_days)
+        ):
+            reason = f"the last full refresh is {t.full_refresh_every_days:g}+ days old"
+    since = None
+    if not reason:
+        last = rows[0][1]  # an empty store had no watermark: every row is new
+        since = _utc(last) if last is not None else datetime(1970, 1, 1, tzinfo=UTC)
+    with con.transaction():
+        if rows:
+            con.execute(
+                f"UPDATE {INCREMENT_TABLE} SET since = ?, pending = ? WHERE target_schema = ?",
+                [since, True, t.target_schema],
+            )
+        else:
+            con.execute(
+                f"INSERT INTO {INCREMENT_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [t.target_schema, since, True, None, None, None, None, None],
+            )
+    inc = Increment(bool(reason), reason, since, watermark, fingerprint)
+    if reason:
+        log.info("full refresh of the incremental models: %s", reason)
+    else:
+        log.info("incremental build: rows synced after %s", since.isoformat() if since else None)
+    return inc
+
+
+def _sync_may_be_writing(cfg: Config, con: _Conn) -> bool:
+    """Whether a sync may commit rows while this build reads the watermark. A DuckDB store has one
+    writer (the sync's lock and DuckDB's own file lock: this build could not have opened it); on
+    PostgreSQL a sync holds its advisory lock for its whole run; a lake's files are written without
+    a lock this build can see, so it always takes the margin."""
+    if store_kind(cfg.store) == "filesystem":
+        return True
+    if con.kind != "postgres":
+        return False
+    from mwdata.store.dlt import PG_LOCK_KEY
+
+    ((n,),) = con.query(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ? AND objid = ? "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",  # this store's
+        list(PG_LOCK_KEY),
+    )
+    return bool(n)
+
+
+def _finish_increment(cfg: Config, inc: Increment) -> None:
+    """The models are built: the next build starts from this one's watermark."""
+    con = _Conn(cfg)
+    try:
+        now = datetime.now(UTC)
+        con.execute(
+            f"UPDATE {INCREMENT_TABLE} SET pending = ?, watermark = ?, pii = ?, fingerprint = ?, built_at = ?"
+            + (", full_refresh_at = ?" if inc.full_refresh else "")
+            + " WHERE target_schema = ?",
+            [False, inc.watermark, cfg.transform.pii, inc.fingerprint, now]
+            + ([now] if inc.full_refresh else [])
+            + [cfg.transform.target_schema],
+        )
+    finally:
+        con.close()
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def build(
-    cfg: Config, select: Sequence[str] = (), after_models: Callable[[Config], object] | None = None
+    cfg: Config,
+    select: Sequence[str] = (),
+    after_models: Callable[[Config], object] | None = None,
+    full_refresh: bool = False,
 ) -> RunResult:
     """Load seeds and build every model, then run every data test. Raises TransformError if a model
     or seed fails. Failing tests never stop the marts from being built (dbt build would skip the
     models downstream of a failed test): their outcomes are stored and left to `check` to judge.
     `after_models` runs once the models are built, before the tests (`mwdata build` writes the
-    semantic layer's exports there: `mwdata.metrics.exports.build`)."""
+    semantic layer's exports there: `mwdata.metrics.exports.build`).
+
+    On DuckDB and PostgreSQL the large models are incremental: only what changed since the last
+    build is re-derived, unless `full_refresh` (or a PII-mode or project change, a failed last build,
+    `[transform] full_refresh_every_days`) rebuilds them whole (docs/models.md, "Incremental builds")."""
     sel = ["--select", *select] if select else []
-    models = run_dbt(cfg, ["build", "--resource-type", "seed", "--resource-type", "model", *sel])
+    _pii_env(cfg)  # before anything is written: a missing salt is a ConfigError
+    con = _Conn(cfg)
+    try:
+        _prepare_store(cfg, con)
+        inc = _begin_increment(cfg, con, full_refresh)
+    finally:
+        con.close()
+    refresh = (
+        ["--full-refresh"] if inc is None and full_refresh or inc is not None and inc.full_refresh else []
+    )
+    models = run_dbt(
+        cfg, ["build", "--resource-type", "seed", "--resource-type", "model", *sel, *refresh], prepare=False
+    )
     broken = [r for r in models.errors if r.resource_type in ("model", "seed")]
     if broken:
         first = broken[0]
         line = first.message.splitlines()[0] if first.message else ""
         raise TransformError(f"{len(broken)} model(s) failed to build; first: {first.name}: {line}")
     _record_build(cfg)
+    if inc is not None and not select:
+        _finish_increment(cfg, inc)
     if after_models is not None:
         try:
             after_models(cfg)
@@ -804,6 +960,7 @@ def build(
         results=models.results + tests.results,
         seconds=models.seconds + tests.seconds,
         invocation_id=tests.invocation_id,
+        increment=inc,
     )
     _explain_quarantine(cfg, result)
     store_results(cfg, result)

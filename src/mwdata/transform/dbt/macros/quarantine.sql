@@ -20,8 +20,10 @@
 {%- endmacro %}
 
 {# The latest version of every raw record of `entity`, with _created_time (parsed) and
-   _quarantine_reason (null when usable); the caller keeps `where _version_rank = 1`. #}
-{% macro mw_latest(entity) -%}
+   _quarantine_reason (null when usable); the caller keeps `where _version_rank = 1`. With
+   only_changed (an incremental staging model's incremental run): the records with a version
+   written since the last build only (macros/incremental.sql). #}
+{% macro mw_latest(entity, only_changed=false) -%}
   {%- set timed = entity in mw_timed_entities() -%}
   select *,
     {%- if timed %}
@@ -37,4 +39,7 @@
       end as _quarantine_reason,
       row_number() over (partition by id order by last_updated_time desc, _synced_at desc) as _version_rank
   from {{ source('moveworks', entity) }}
+  {%- if only_changed %}
+  where id in ({{ mw_changed_ids(entity) }})
+  {%- endif %}
 {%- endmacro %}

@@ -1,3 +1,9 @@
+{{ config(
+    materialized=mw_incremental(),
+    incremental_strategy='append',
+    pre_hook="{{ mw_delete_changed(mw_touched_conversation('conversation_id')) }}",
+) }}
+-- depends_on: {{ ref('int_moveworks__changed_conversations') }}
 -- Knowledge-type resources served, with the outcome of the conversation they were served in.
 select
     r.plugin_resource_id,
@@ -17,4 +23,4 @@ select
     coalesce(o.is_ticket_filed, false) as conversation_ticket_filed
 from {{ ref('stg_moveworks__plugin_resources') }} r
 left join {{ ref('int_moveworks__conversation_outcomes') }} o on o.conversation_id = r.conversation_id
-where r.resource_type in ('RESOURCE_TYPE_KNOWLEDGE', 'RESOURCE_TYPE_FILE', 'RESOURCE_TYPE_INTERNAL_KNOWLEDGE')
+where {% if is_incremental() %}{{ mw_touched_conversation('r.conversation_id') }} and {% endif %}r.resource_type in ('RESOURCE_TYPE_KNOWLEDGE', 'RESOURCE_TYPE_FILE', 'RESOURCE_TYPE_INTERNAL_KNOWLEDGE')

@@ -1,3 +1,9 @@
+{{ config(
+    materialized=mw_incremental(),
+    incremental_strategy='append',
+    pre_hook="{{ mw_delete_changed(mw_touched_conversation('conversation_id')) }}",
+) }}
+-- depends_on: {{ ref('int_moveworks__changed_conversations') }}
 -- Per conversation: engagement, escalation, feedback and plugin outcomes.
 with i as (
     select
@@ -12,6 +18,9 @@ with i as (
         min(case when i.actor = 'user' then i.created_time end) as first_user_interaction_time
     from {{ ref('stg_moveworks__interactions') }} i
     join {{ ref('int_moveworks__interaction_signals') }} s on s.interaction_id = i.interaction_id
+{%- if is_incremental() %}
+    where {{ mw_touched_conversation('i.conversation_id') }}
+{%- endif %}
     group by i.conversation_id
 ), first_platform as (
     select conversation_id, platform
@@ -20,6 +29,9 @@ with i as (
                row_number() over (partition by conversation_id
                                   order by case when actor = 'user' then 0 else 1 end, created_time, interaction_id) as _rank
         from {{ ref('stg_moveworks__interactions') }}
+{%- if is_incremental() %}
+        where {{ mw_touched_conversation('conversation_id') }}
+{%- endif %}
     ) ranked
     where _rank = 1
 ), p as (
@@ -34,6 +46,9 @@ with i as (
         sum(case when used then minutes_saved else 0 end) as minutes_saved,
         min(case when used then plugin_update_time end) as first_used_plugin_time
     from {{ ref('int_moveworks__plugin_calls_enriched') }}
+{%- if is_incremental() %}
+    where {{ mw_touched_conversation('conversation_id') }}
+{%- endif %}
     group by conversation_id
 )
 select
@@ -60,3 +75,6 @@ from {{ ref('stg_moveworks__conversations') }} c
 left join i on i.conversation_id = c.conversation_id
 left join p on p.conversation_id = c.conversation_id
 left join first_platform fp on fp.conversation_id = c.conversation_id
+{%- if is_incremental() %}
+where {{ mw_touched_conversation('c.conversation_id') }}
+{%- endif %}

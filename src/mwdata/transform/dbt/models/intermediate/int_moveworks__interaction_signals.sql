@@ -1,3 +1,9 @@
+{{ config(
+    materialized=mw_incremental(),
+    incremental_strategy='append',
+    pre_hook="{{ mw_delete_changed(mw_touched_conversation('conversation_id')) }}",
+) }}
+-- depends_on: {{ ref('int_moveworks__changed_conversations') }}
 -- Per interaction: feedback value, CSAT comment, escalation signal (both feedback spellings accepted).
 -- A ticket is filed by an interaction labelled file_ticket or handoff (the metric library's reading);
 -- used Smart Handoff / live-chat plugin calls escalate but file no ticket.
@@ -14,3 +20,6 @@ select
     coalesce(label in ('file_ticket', 'handoff'), false) as is_escalation_label,
     coalesce(label in ('file_ticket', 'handoff'), false) as is_ticket_filed
 from {{ ref('stg_moveworks__interactions') }}
+{%- if is_incremental() %}
+where {{ mw_touched_conversation('conversation_id') }}
+{%- endif %}

@@ -1,3 +1,9 @@
+{{ config(
+    materialized=mw_incremental(),
+    incremental_strategy='append',
+    pre_hook="{{ mw_delete_changed(mw_touched_conversation('conversation_id')) }}",
+) }}
+-- depends_on: {{ ref('int_moveworks__changed_conversations') }}
 -- One row per conversation with outcome flags, plugin counts and the user's HR segment.
 select
     c.conversation_id,
@@ -49,3 +55,6 @@ select
 from {{ ref('stg_moveworks__conversations') }} c
 join {{ ref('int_moveworks__conversation_outcomes') }} o on o.conversation_id = c.conversation_id
 left join {{ ref('int_moveworks__users_enriched') }} u on u.user_id = c.user_id
+{%- if is_incremental() %}
+where {{ mw_touched_conversation('c.conversation_id') }}
+{%- endif %}

@@ -1,3 +1,9 @@
+{{ config(
+    materialized=mw_incremental(),
+    incremental_strategy='append',
+    pre_hook="{{ mw_delete_changed(mw_touched_conversation('conversation_id')) }}",
+) }}
+-- depends_on: {{ ref('int_moveworks__changed_conversations') }}
 -- The "raw interactions" journey: one row per user interaction, with context, plugins, reply, outcomes.
 with bot_reply as (
     select parent_interaction_id, content
@@ -6,6 +12,9 @@ with bot_reply as (
                row_number() over (partition by parent_interaction_id order by created_time, interaction_id) as _rank
         from {{ ref('stg_moveworks__interactions') }}
         where actor = 'bot' and parent_interaction_id is not null
+{%- if is_incremental() %}
+          and {{ mw_touched_conversation('conversation_id') }}
+{%- endif %}
     ) ranked
     where _rank = 1
 )
@@ -57,3 +66,6 @@ left join {{ ref('int_moveworks__interaction_resources') }} r on r.interaction_i
 left join bot_reply b on b.parent_interaction_id = i.interaction_id
 left join {{ ref('int_moveworks__users_enriched') }} u on u.user_id = i.user_id
 where i.actor = 'user'
+{%- if is_incremental() %}
+  and {{ mw_touched_conversation('i.conversation_id') }}
+{%- endif %}

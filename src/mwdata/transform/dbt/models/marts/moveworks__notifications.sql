@@ -1,3 +1,9 @@
+{{ config(
+    materialized=mw_incremental(),
+    incremental_strategy='append',
+    pre_hook="{{ mw_delete_changed(mw_touched_conversation('conversation_id')) }}",
+) }}
+-- depends_on: {{ ref('int_moveworks__changed_conversations') }}
 -- One row per system-event conversation (notifications, interceptions; since 2026-04).
 select
     conversation_id,
@@ -21,4 +27,7 @@ select
     role,
     is_test_user
 from {{ ref('moveworks__conversations') }}
-where conversation_type is not null or route = 'Notification'
+where (conversation_type is not null or route = 'Notification')
+{%- if is_incremental() %}
+  and {{ mw_touched_conversation('conversation_id') }}
+{%- endif %}

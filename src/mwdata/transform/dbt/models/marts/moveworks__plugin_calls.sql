@@ -1,3 +1,9 @@
+{{ config(
+    materialized=mw_incremental(),
+    incremental_strategy='append',
+    pre_hook="{{ mw_delete_changed(mw_touched_conversation('conversation_id')) }}",
+) }}
+-- depends_on: {{ ref('int_moveworks__changed_conversations') }}
 -- One row per plugin call, with latency, kind, minutes saved and the conversation's context.
 select
     pc.plugin_call_id,
@@ -28,3 +34,6 @@ from {{ ref('int_moveworks__plugin_calls_enriched') }} pc
 left join {{ ref('stg_moveworks__interactions') }} i on i.interaction_id = pc.interaction_id
 left join {{ ref('stg_moveworks__conversations') }} c on c.conversation_id = pc.conversation_id
 left join {{ ref('int_moveworks__users_enriched') }} u on u.user_id = pc.user_id
+{%- if is_incremental() %}
+where {{ mw_touched_conversation('pc.conversation_id') }}
+{%- endif %}

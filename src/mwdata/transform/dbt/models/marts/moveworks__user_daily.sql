@@ -1,3 +1,10 @@
+{{ config(
+    materialized=mw_incremental(),
+    incremental_strategy='append',
+    pre_hook="{{ mw_delete_changed('(' ~ mw_touched_user_day('user_id', 'date_day') ~ ' or ' ~ mw_touched_user('user_id') ~ ')') }}",
+) }}
+-- depends_on: {{ ref('int_moveworks__changed_user_days') }}
+-- depends_on: {{ ref('int_moveworks__changed_users') }}
 -- One row per user and UTC day with at least one user interaction, with the HR segment and the
 -- user's first interaction day (users entity; the adoption page's returning users and cohorts).
 select
@@ -15,3 +22,6 @@ select
     coalesce(u.is_test_user, false) as is_test_user
 from {{ ref('int_moveworks__user_day_activity') }} a
 left join {{ ref('int_moveworks__users_enriched') }} u on u.user_id = a.user_id
+{%- if is_incremental() %}
+where {{ mw_touched_user_day('a.user_id', 'a.date_day') }} or {{ mw_touched_user('a.user_id') }}
+{%- endif %}

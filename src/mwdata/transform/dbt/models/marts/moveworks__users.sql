@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_moveworks__changed_users') }}
 -- One row per roster user: bot access, first/latest interaction (API and observed), HR segment.
 with activity as (
     select user_id, min(date_day) as first_active_day, max(date_day) as last_active_day,

@@ -1,7 +1,12 @@
-{{ config(materialized=mw_staging_materialized()) }}
+{{ config(
+    materialized=mw_incremental(),
+    incremental_strategy='append',
+    pre_hook="{{ mw_delete_changed('conversation_id in (' ~ mw_changed_ids('conversations') ~ ')') }}",
+) }}
+-- runs after the models that read its previous state: {{ ref('int_moveworks__changed_conversations') }}, {{ ref('int_moveworks__changed_user_days') }}
 -- One row per conversation: the latest version per id, detail flattened, vocabularies normalised.
 with ranked as (
-    {{ mw_latest('conversations') }}
+    {{ mw_latest('conversations', only_changed=is_incremental()) }}
 )
 select
     id as conversation_id,

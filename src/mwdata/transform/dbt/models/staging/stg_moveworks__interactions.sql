@@ -1,7 +1,12 @@
-{{ config(materialized=mw_staging_materialized()) }}
+{{ config(
+    materialized=mw_incremental(),
+    incremental_strategy='append',
+    pre_hook="{{ mw_delete_changed('interaction_id in (' ~ mw_changed_ids('interactions') ~ ')') }}",
+) }}
+-- runs after the models that read its previous state: {{ ref('int_moveworks__changed_conversations') }}, {{ ref('int_moveworks__changed_user_days') }}
 -- One row per interaction (user inputs and bot responses): latest version, detail flattened.
 with ranked as (
-    {{ mw_latest('interactions') }}
+    {{ mw_latest('interactions', only_changed=is_incremental()) }}
 )
 select
     id as interaction_id,

@@ -1,7 +1,12 @@
-{{ config(materialized=mw_staging_materialized(holds_pii=false)) }}
+{{ config(
+    materialized=mw_incremental(),
+    incremental_strategy='append',
+    pre_hook="{{ mw_delete_changed('plugin_call_id in (' ~ mw_changed_ids('plugin_calls') ~ ')') }}",
+) }}
+-- runs after the models that read its previous state: {{ ref('int_moveworks__changed_conversations') }}, {{ ref('int_moveworks__changed_user_days') }}
 -- One row per plugin call: latest version, latency, native/custom classification.
 with ranked as (
-    {{ mw_latest('plugin_calls') }}
+    {{ mw_latest('plugin_calls', only_changed=is_incremental()) }}
 )
 select
     id as plugin_call_id,

@@ -1,7 +1,12 @@
-{{ config(materialized=mw_staging_materialized(holds_pii=false)) }}
+{{ config(
+    materialized=mw_incremental(),
+    incremental_strategy='append',
+    pre_hook="{{ mw_delete_changed('plugin_resource_id in (' ~ mw_changed_ids('plugin_resources') ~ ')') }}",
+) }}
+-- runs after the models that read its previous state: {{ ref('int_moveworks__changed_conversations') }}, {{ ref('int_moveworks__changed_user_days') }}
 -- One row per plugin resource: latest version, detail flattened.
 with ranked as (
-    {{ mw_latest('plugin_resources') }}
+    {{ mw_latest('plugin_resources', only_changed=is_incremental()) }}
 )
 select
     id as plugin_resource_id,
