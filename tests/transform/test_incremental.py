@@ -27,7 +27,7 @@ from mwdata.store.schema import POSTGRES_TYPES, create_all_sql, raw_columns
 from mwdata.transform.runner import RunResult
 from tests.metrics.conftest import write_hr
 from tests.metrics.gen import Dataset, _iso, generate
-from tests.pg import DSN, fresh_database
+from tests.pg import fresh_database
 from tests.transform.fixtures import rows_for
 
 SCHEMAS = ("analytics", "analytics_intermediate", "analytics_staging", "analytics_seeds")
@@ -354,71 +354,6 @@ def test_incremental_builds_equal_a_full_refresh_on_duckdb(tmp_path: Path) -> No
         _check(store, results, incremental, full)
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(not DSN, reason="MWDATA_TEST_PG_DSN not set")
-def test_incremental_builds_equal_a_full_refresh_on_postgres(tmp_path: Path) -> None:
-    with postgres_store() as store:
-        results, incremental, full = _days_then_full_refresh(store, tmp_path)
-        _check(store, results, incremental, full)
-
-
-def test_a_pii_mode_change_forces_a_full_refresh(tmp_path: Path) -> None:
-    """The PII mode changes the columns' content (and which staging models hold it): a build after a
-    change rebuilds every incremental model, so no row keeps the old mode's values; the same mode
-    again builds incrementally. A project or setting change, an unfinished (or --select) build and
-    `full_refresh_every_days` force one too."""
-    from tests.transform import pii_cases
-
-    ds = generate(3, users=12, days=6)
-    with duckdb_store(tmp_path) as store:
-        store.raw.sync(ds.records, SYNCED, "run-1")
-        store.close()  # type: ignore[attr-defined]
-        db = Config(store=str(tmp_path / "store.duckdb")).store
-
-        def built(t: TransformConfig, **kw: Any) -> RunResult:
-            result = build(Config(store=db, transform=t), **kw)
-            assert result.increment is not None
-            return result
-
-        def plaintext() -> int:
-            ((n,),) = store.query(
-                "SELECT count(*) FROM analytics.moveworks__journey WHERE content LIKE 'q%'"
-            )  # the generator's questions: q1 .. q99
-            ((m,),) = store.query("SELECT count(*) FROM analytics.moveworks__users WHERE email LIKE '%@%'")
-            return int(n) + int(m)
-
-        assert built(TransformConfig()).increment.reason == "no earlier incremental build"  # type: ignore[union-attr]
-        assert plaintext() > 0
-        assert built(TransformConfig()).increment.full_refresh is False  # type: ignore[union-attr]
-        again = built(pii_cases.transform("drop"))
-        assert again.increment.reason == "the PII mode changed (show -> drop)"  # type: ignore[union-attr]
-        assert plaintext() == 0
-        ((n,),) = store.query(
-            "SELECT count(*) FROM analytics_staging.stg_moveworks__interactions WHERE content IS NOT NULL"
-        )
-        assert n == 0
-        assert built(pii_cases.transform("drop")).increment.full_refresh is False  # type: ignore[union-attr]
-        salt = "an incremental test salt"
-        hashed = built(pii_cases.transform("hash", salt))
-        assert hashed.increment.reason == "the PII mode changed (drop -> hash)"  # type: ignore[union-attr]
-        (n,) = store.query(
-            "SELECT count(*) FILTER (WHERE length(content) <> 64), count(content) "
-            "FROM analytics_staging.stg_moveworks__interactions"
-        )
-        assert plaintext() == 0 and n == (0, n[1]) and n[1] > 0
-        # a setting the models read
-        other = pii_cases.transform("hash", salt, hr_external_id_sources=("SNOW",))
-        assert built(other).increment.reason.startswith("the dbt project, dbt")  # type: ignore[union-attr]
-        # a partial build leaves the next one a full refresh
-        built(other, select=["moveworks__users"])
-        assert built(other).increment.reason.startswith("the last build did not finish")  # type: ignore[union-attr]
-        every = pii_cases.transform(
-            "hash", salt, hr_external_id_sources=("SNOW",), full_refresh_every_days=0.00001
-        )
-        assert built(every).increment.reason.startswith("the last full refresh is")  # type: ignore[union-attr]
-        assert built(every).increment.reason.startswith("the last full refresh is")  # type: ignore[union-attr]
-
-
 def test_cli_build_and_run_take_full_refresh(tmp_path: Path) -> None:
     """`mwdata build --full-refresh` reaches dbt as a full refresh (recorded in _mwdata.transform_increment);
     `mwdata run` takes the option too."""
@@ -443,41 +378,6 @@ def test_cli_build_and_run_take_full_refresh(tmp_path: Path) -> None:
         assert refreshed() > before
     r = run_cli("run", "--help", env={}, cwd=tmp_path)
     assert r.returncode == 0 and "--full-refresh" in r.stdout
-
-
-@pytest.mark.postgres
-@pytest.mark.skipif(not DSN, reason="MWDATA_TEST_PG_DSN not set")
-def test_a_sync_writing_during_a_build_moves_the_mark_back_on_postgres(tmp_path: Path) -> None:
-    """While a sync holds its advisory lock, a batch stamped before the newest row may still commit:
-    the build records the newest _synced_at minus incremental_margin_hours, and the next build reads
-    from there; without a sync, the mark is the newest row itself."""
-    import psycopg2
-
-    from mwdata.store.dlt import PG_LOCK_KEY
-
-    ds = generate(6, users=6, days=3)
-    hr = tmp_path / "hr.csv"
-    write_hr(hr, ds.hr_rows)
-    with postgres_store() as store:
-        store.raw.sync(ds.records, SYNCED, "run-1")
-        with fresh_database() as elsewhere:
-            other = psycopg2.connect(elsewhere)
-            try:
-                with other.cursor() as cur:  # a sync into another database of the server
-                    cur.execute("SELECT pg_advisory_lock(%s, %s)", PG_LOCK_KEY)
-                quiet = build(store.cfg(hr)).increment
-            finally:
-                other.close()
-        assert quiet is not None and quiet.watermark == SYNCED
-        dsn = store.cfg(hr).store
-        with psycopg2.connect(dsn) as lock, lock.cursor() as cur:
-            cur.execute("SELECT pg_advisory_lock(%s, %s)", PG_LOCK_KEY)
-            busy = build(store.cfg(hr)).increment
-            cur.execute("SELECT pg_advisory_unlock(%s, %s)", PG_LOCK_KEY)
-        lock.close()
-        assert busy is not None and busy.since == SYNCED and busy.watermark == SYNCED - timedelta(hours=1)
-        after = build(store.cfg(hr)).increment
-        assert after is not None and after.since == SYNCED - timedelta(hours=1) and after.watermark == SYNCED
 
 
 def test_a_failed_build_leaves_the_next_one_a_full_refresh(

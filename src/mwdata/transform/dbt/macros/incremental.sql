@@ -47,9 +47,10 @@
   coalesce({{ col }}, '') in (select conversation_id from {{ ref('int_moveworks__changed_conversations') }})
 {%- endmacro %}
 
-{# The text key of a user-day, nulls included ('<user>|<day>'). #}
+{# The user-day key of mw_user_day_key (macros/dialect.sql) with nulls kept as '' ('<user>|<day>'): a
+   row without a user or a day must still match its own key here, where the marts' key is null. #}
 {% macro mw_day_key(user_col, day_col) -%}
-  (coalesce({{ user_col }}, '') || '|' || coalesce(cast({{ day_col }} as {{ mw_type_string() }}), ''))
+  {{ mw_user_day_key("coalesce(" ~ user_col ~ ", '')", "coalesce(cast(" ~ day_col ~ " as " ~ mw_type_string() ~ "), '')") }}
 {%- endmacro %}
 
 {% macro mw_touched_user_day(user_col, day_col) -%}
