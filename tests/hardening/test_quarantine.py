@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from mwdata.catalog import ENTITIES
@@ -19,6 +18,7 @@ from mwdata.config import ApiConfig, Config, Secret, SyncConfig
 from mwdata.sync.pipeline import sync
 from mwdata.sync.runner import SyncOptions
 from mwdata.transform import build, check
+from tests.duck import duck_query
 from tests.sync.conftest import KEY, mini_odata, run_cli
 
 NOT_A_TIME = "31/12/2025 10:00"
@@ -65,9 +65,7 @@ def synced(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
 
 
 def _q(cfg: Config, sql: str) -> list[Any]:
-    with duckdb.connect(cfg.store, read_only=True) as con:
-        con.execute("SET TimeZone = 'UTC'")
-        return con.execute(sql).fetchall()
+    return duck_query(cfg.store, sql)
 
 
 def test_unusable_records_are_quarantined_not_fatal(synced: tuple[Config, Any, Any]) -> None:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
-
 from tests.api.conftest import Reply, Request
+from tests.duck import duck_query
 from tests.sync.conftest import KEY, mini_odata, run_cli
 from tests.sync.test_cli import recs
 
@@ -24,11 +23,7 @@ def env(url: str, tmp: Path) -> dict[str, str]:
 
 
 def query(tmp: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(tmp / "m.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return duck_query(tmp / "m.duckdb", sql)
 
 
 def test_a_missing_scope_syncs_the_permitted_entities_and_reports_the_refused_one(

@@ -26,6 +26,7 @@ from mwdata.integrations.dagster import (  # noqa: E402
     definitions,
 )
 from mwdata.simulator import GeneratorConfig, generate  # noqa: E402
+from tests.duck import duck_query  # noqa: E402
 
 SIM_KEY = "key-all"  # the simulator's full-scope key
 
@@ -65,11 +66,7 @@ def _checks(res: Any) -> dict[tuple[tuple[str, ...], str], Any]:
 
 
 def _store(tmp_path: Path, sql: str) -> list[Any]:
-    con = duckdb.connect(str(tmp_path / "mwdata.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return duck_query(tmp_path / "mwdata.duckdb", sql)
 
 
 def test_the_whole_chain_materialises_with_lineage_metadata_and_checks(
