@@ -1,5 +1,9 @@
 """Reading a DuckDB store file from a test: read-only (a test never holds the writer's lock) and in
-UTC, as mwdata's own read connections are."""
+UTC, as mwdata's own read connections are.
+
+A store that a test builds with dbt is called `s.duckdb` (in the test's own folder): dbt-duckdb names the
+catalogue after the file, so dbt's kept parse (`mwdata.transform.parse_cache`, several CPU-seconds each)
+is shared only by stores named alike."""
 
 from __future__ import annotations
 

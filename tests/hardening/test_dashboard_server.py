@@ -61,7 +61,7 @@ def dashboard(mart_store: Path, tmp_path: Path) -> Iterator[object]:  # noqa: F8
     started: list[tuple[Running, int | None]] = []
 
     def start(token: str | None = None, *args: str) -> Running:
-        store = tmp_path / "store.duckdb"
+        store = tmp_path / "s.duckdb"
         if not store.exists():
             shutil.copyfile(mart_store, store)
         cfg = tmp_path / "mwdata.toml"

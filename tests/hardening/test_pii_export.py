@@ -28,7 +28,7 @@ def _exported_text(root: Path) -> str:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("pii-export")
-    db = tmp / "e.duckdb"
+    db = tmp / "s.duckdb"
     load_duckdb(db, pii_cases.records())
     hr = pii_cases.write_hr_csv(tmp / "hr.csv")
     assert not build(Config(store=str(db), transform=pii_cases.transform("show", hr_file=str(hr)))).errors

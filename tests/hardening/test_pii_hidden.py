@@ -38,7 +38,7 @@ def built(
 ) -> tuple[str, Path, Config, list[Path], Any]:
     mode = request.param
     tmp = tmp_path_factory.mktemp(f"pii-{mode}")
-    db = tmp / "p.duckdb"
+    db = tmp / "s.duckdb"
     load_duckdb(db, pii_cases.records())
     hr = pii_cases.write_hr_csv(tmp / "hr.csv")
     cfg = Config(
@@ -83,7 +83,8 @@ def test_emails_are_keyed_digests_of_the_salt(built: Any, tmp_path: Path) -> Non
     _, found = pii_cases.scan(_query(db), pii_cases.unsalted_digests())
     assert not found, found
     # another salt, other hashes (a copy of the store, users only)
-    other = tmp_path / "other.duckdb"
+    (tmp_path / "other").mkdir()
+    other = tmp_path / "other" / "s.duckdb"  # the name shared by built test stores (tests/duck.py)
     shutil.copy(db, other)
     cfg2 = Config(
         store=str(other), transform=pii_cases.transform("hash", SALT + "!", hr_file=cfg.transform.hr_file)

@@ -49,7 +49,7 @@ def synced(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
     tmp = tmp_path_factory.mktemp("quarantine")
     try:
         cfg = Config(
-            store=str(tmp / "q.duckdb"),
+            store=str(tmp / "s.duckdb"),
             api=ApiConfig(base_url=srv.url, api_key=Secret(KEY), requests_per_minute=0, page_size=100),
             sync=SyncConfig(workers=2, batch_size=250, window_hours=168),
         )

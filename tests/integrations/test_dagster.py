@@ -34,7 +34,7 @@ SIM_KEY = "key-all"  # the simulator's full-scope key
 def _config(tmp_path: Path, base_url: str, monkeypatch: pytest.MonkeyPatch, rpm: int = 0) -> Path:
     cfg = tmp_path / "mwdata.toml"
     cfg.write_text(
-        f'store = "{tmp_path / "mwdata.duckdb"}"\n'
+        f'store = "{tmp_path / "s.duckdb"}"\n'
         f'[api]\nbase_url = "{base_url}"\nrequests_per_minute = {rpm}\n'
         "[sync]\nwindow_hours = 240\n"
         f'[report]\noutput_dir = "{tmp_path / "reports"}"\n'
@@ -66,7 +66,7 @@ def _checks(res: Any) -> dict[tuple[tuple[str, ...], str], Any]:
 
 
 def _store(tmp_path: Path, sql: str) -> list[Any]:
-    return duck_query(tmp_path / "mwdata.duckdb", sql)
+    return duck_query(tmp_path / "s.duckdb", sql)
 
 
 def test_the_whole_chain_materialises_with_lineage_metadata_and_checks(
@@ -137,7 +137,9 @@ def test_sync_assets_count_429s_and_the_retention_check_fails_on_an_old_store(
 ) -> None:
     """Only the sync assets and their health checks (no dbt): a rate-limited API gives 429s that
     reach the metadata as the store recorded them; then the last good sync is made 25 days old."""
-    sim = _tenant(simulator, rate_limit_per_minute=3000)
+    sim = _tenant(
+        simulator, rate_limit_per_minute=1200
+    )  # a fifth of the client's pace: 429s whatever the load
     defs = definitions(_config(tmp_path, sim.base_url, monkeypatch, rpm=6000), schedule=None)
     sync_def = defs.resolve_assets_def(dg.AssetKey(["moveworks", "conversations"]))
     [health] = list(defs.asset_checks or [])
@@ -158,7 +160,7 @@ def test_sync_assets_count_429s_and_the_retention_check_fails_on_an_old_store(
         assert (meta["retries"], meta["throttled_429"]) == runs[e.table]
     assert all(c.passed for c in _checks(res).values())
 
-    con = duckdb.connect(str(tmp_path / "mwdata.duckdb"))
+    con = duckdb.connect(str(tmp_path / "s.duckdb"))
     try:
         con.execute(
             "UPDATE _mwdata.sync_runs SET ended_at = ended_at - INTERVAL 25 DAY WHERE entity = 'conversations'"

@@ -388,12 +388,12 @@ def built_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     d = tmp_path_factory.mktemp("mcp-built")
     ds = generate(1)
-    load_duckdb(d / "g.duckdb", ds.records)
+    load_duckdb(d / "s.duckdb", ds.records)
     write_hr(d / "hr.csv", ds.hr_rows)
-    result = build(Config(store=str(d / "g.duckdb"), transform=TransformConfig(hr_file=str(d / "hr.csv"))))
+    result = build(Config(store=str(d / "s.duckdb"), transform=TransformConfig(hr_file=str(d / "hr.csv"))))
     assert not result.errors, [(r.name, r.message) for r in result.errors]
     cfg = d / "mwdata.toml"
-    cfg.write_text(f'store = "{d / "g.duckdb"}"\n[transform]\npii = "drop"\nhr_file = "{d / "hr.csv"}"\n')
+    cfg.write_text(f'store = "{d / "s.duckdb"}"\n[transform]\npii = "drop"\nhr_file = "{d / "hr.csv"}"\n')
     return cfg
 
 

@@ -28,7 +28,7 @@ def generated(
 ) -> tuple[Path, Dataset]:
     ds = generate(request.param)
     d = tmp_path_factory.mktemp(f"gen{request.param}")
-    db = d / "gen.duckdb"
+    db = d / "s.duckdb"
     load_duckdb(db, ds.records)
     write_hr(d / "hr.csv", ds.hr_rows)
     build(Config(store=str(db), transform=TransformConfig(hr_file=str(d / "hr.csv"))))

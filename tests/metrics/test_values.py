@@ -100,7 +100,7 @@ SPECIAL = {"retained_users", "dau_wau_mau"}
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     d = tmp_path_factory.mktemp("handmade")
-    db = d / "hm.duckdb"
+    db = d / "s.duckdb"
     load_duckdb(db, handmade.records())
     (d / "hr.csv").write_text(handmade.hr_csv())
     result = build(Config(store=str(db), transform=TransformConfig(hr_file=str(d / "hr.csv"))))

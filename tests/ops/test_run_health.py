@@ -28,7 +28,7 @@ SIM_KEY = "key-all"  # the simulator's full-scope key
 
 def _sim_config(tmp_path: Path, base_url: str) -> None:
     (tmp_path / "mwdata.toml").write_text(
-        f'store = "{tmp_path / "mwdata.duckdb"}"\n'
+        f'store = "{tmp_path / "s.duckdb"}"\n'
         f'[api]\nbase_url = "{base_url}"\nrequests_per_minute = 0\n'
         "[sync]\nwindow_hours = 240\n"
     )

@@ -24,7 +24,7 @@ SELECT = [
 
 
 def _build(tmp_path: Path, **transform: Any) -> tuple[Path, Any]:
-    db = tmp_path / "hr.duckdb"
+    db = tmp_path / "s.duckdb"
     load_duckdb(db, hr_cases.records())
     hr = hr_cases.write_hr_csv(tmp_path / "hr.csv")
     cfg = Config(store=str(db), transform=TransformConfig(hr_file=str(hr), **transform))
@@ -76,7 +76,7 @@ def test_hr_match_sources_are_configurable(tmp_path: Path) -> None:
 def test_hr_file_without_external_id_still_matches_by_email(tmp_path: Path) -> None:
     """A file without external_id still matches by e-mail, also on a store built before the column
     existed (its raw.hr_employees, without the column, is replaced)."""
-    db = tmp_path / "old.duckdb"
+    db = tmp_path / "s.duckdb"
     old_table = ", ".join(f"{c} {'BOOLEAN' if c == 'is_test_user' else 'VARCHAR'}" for c in HR_COLUMNS)
     load_duckdb(db, hr_cases.records(), extra_sql=[f"CREATE TABLE raw.hr_employees ({old_table})"])
     hr = tmp_path / "hr.csv"

@@ -241,7 +241,7 @@ class Store:
 
 @contextmanager
 def duckdb_store(tmp: Path) -> Iterator[Store]:
-    db = tmp / "store.duckdb"
+    db = tmp / "s.duckdb"
     con = duckdb.connect(str(db))
     open_ = [con]
 
@@ -359,7 +359,7 @@ def test_cli_build_and_run_take_full_refresh(tmp_path: Path) -> None:
     `mwdata run` takes the option too."""
     from tests.sync.conftest import run_cli
 
-    db = tmp_path / "store.duckdb"  # duckdb_store's
+    db = tmp_path / "s.duckdb"  # duckdb_store's
     ds = generate(4, users=5, days=3)
     with duckdb_store(tmp_path) as store:
         store.raw.sync(ds.records, SYNCED, "run-1")
@@ -392,7 +392,7 @@ def test_a_failed_build_leaves_the_next_one_a_full_refresh(
     with duckdb_store(tmp_path) as store:
         store.raw.sync(ds.records, SYNCED, "run-1")
         store.close()  # type: ignore[attr-defined]
-        cfg = Config(store=str(tmp_path / "store.duckdb"))
+        cfg = Config(store=str(tmp_path / "s.duckdb"))
         assert build(cfg).increment.full_refresh  # type: ignore[union-attr]
         real = runner.run_dbt
 

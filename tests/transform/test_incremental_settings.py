@@ -23,7 +23,7 @@ def test_a_pii_mode_change_forces_a_full_refresh(tmp_path: Path) -> None:
     with duckdb_store(tmp_path) as store:
         store.raw.sync(ds.records, SYNCED, "run-1")
         store.close()  # type: ignore[attr-defined]
-        db = Config(store=str(tmp_path / "store.duckdb")).store
+        db = Config(store=str(tmp_path / "s.duckdb")).store
 
         def built(t: TransformConfig, **kw: Any) -> RunResult:
             result = build(Config(store=db, transform=t), **kw)

@@ -157,7 +157,7 @@ def defects_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, objec
             "last_updated_time": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
     ]
-    db = tmp_path_factory.mktemp("defects") / "d.duckdb"
+    db = tmp_path_factory.mktemp("defects") / "s.duckdb"
     load_duckdb(db, {"conversations": convs, "interactions": inters, "users": users})
     cfg = Config(store=str(db))
     build(cfg)
@@ -264,7 +264,7 @@ def test_pii_switch_hides_utterances_and_emails(mode: str, tmp_path: Path) -> No
     users = [{"id": "1", "email_addr": "Secret.Person@x.com", "first_name": "Ada", "access_to_bot": True,
               "last_updated_time": "2026-11-01T00:00:00Z",
               "external_ids": [{"connector_name": "gsuite", "external_id": "Secret.Person@x.com", "source": "GSUITE"}]}]  # fmt: skip
-    db = tmp_path / "p.duckdb"
+    db = tmp_path / "s.duckdb"
     load_duckdb(db, {"interactions": [_inter("i1", "c1", t)], "users": users})
     cfg = Config(
         store=str(db), transform=pii_cases.transform(mode, "sixteen characters+" if mode == "hash" else None)

@@ -75,7 +75,7 @@ def duck(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RunResult]:
     """A DuckDB store of 60 users over 10 days, with the planted records, built with an HR file."""
     d = tmp_path_factory.mktemp("spark-duck")
     ds = generate(GeneratorConfig(seed=3, users=60, days=10))
-    db = d / "store.duckdb"
+    db = d / "s.duckdb"
     load_duckdb(db, ds.records)
     with duckdb.connect(str(db)) as con:
         ids = [i for (i,) in con.execute("SELECT id FROM raw.interactions ORDER BY id LIMIT 5").fetchall()]
