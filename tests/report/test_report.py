@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
 from mwdata.read.definitions import definition
 from mwdata.read.snapshot import Store
@@ -87,3 +88,17 @@ def test_no_deltas_when_the_store_does_not_cover_the_previous_period(
     assert "vs previous period" in week and "No comparison" not in week
     everything = render_report(store, "analytics", tmp_path / "all", days=400).html.read_text()
     assert "vs previous period" not in everything and "No comparison" in everything
+
+
+def test_stores_read_with_the_warehouses_own_tools_are_refused_clearly(tmp_path: Path) -> None:
+    """Snowflake, BigQuery and Databricks marts are read with the warehouse's BI tools: the report,
+    the dashboard and the export say so instead of failing on a connection."""
+    from mwdata.config import Config
+    from mwdata.errors import ConfigError
+    from mwdata.read.stores import open_store, shared_store
+    from mwdata.report.render import make_report
+
+    cfg = Config(store="snowflake://LOADER@acct-1/MWDATA?warehouse=WH")
+    for call in (lambda: make_report(cfg, out=tmp_path), lambda: open_store(cfg), lambda: shared_store(cfg)):
+        with pytest.raises(ConfigError, match=r"DuckDB and PostgreSQL stores, not snowflake.*own BI tools"):
+            call()

@@ -2,61 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mwdata.catalog import ENTITIES
 from mwdata.config import Config, TransformConfig
 from mwdata.metrics import value
 from mwdata.metrics.exports import build
-from mwdata.store.schema import POSTGRES_TYPES, create_all_sql, raw_columns
 from tests.metrics import handmade
 from tests.metrics.gen import generate
 from tests.metrics.reference import Ref
-from tests.pg import DSN, fresh_database
+from tests.pg import DSN, database_with
 from tests.transform import hr_cases
-from tests.transform.fixtures import rows_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not DSN, reason="MWDATA_TEST_PG_DSN not set")]
-
-
-@contextmanager
-def _database(records: Mapping[str, list[dict[str, Any]]]) -> Iterator[str]:
-    """A fresh database holding `records` in the raw tables (no primary key: versions may repeat);
-    dropped afterwards. Yields its DSN."""
-    import psycopg2
-
-    with fresh_database() as dsn:
-        con = psycopg2.connect(dsn)
-        try:
-            _fill(con, records)
-            yield dsn
-        finally:
-            con.close()
-
-
-def _fill(con: Any, records: Mapping[str, list[dict[str, Any]]]) -> None:
-    with con, con.cursor() as cur:
-        for stmt in create_all_sql(POSTGRES_TYPES):
-            cur.execute(stmt.replace(',\n  PRIMARY KEY ("id")', ""))
-        for e in ENTITIES:
-            cols = ", ".join(f'"{c}"' for c, _ in raw_columns(e))
-            marks = ", ".join("%s" for _ in raw_columns(e))
-            cur.executemany(
-                f'INSERT INTO raw."{e.table}" ({cols}) VALUES ({marks})',
-                rows_for(e.path, records.get(e.path, [])),
-            )
 
 
 @pytest.fixture(scope="module")
 def pg_store() -> Iterator[tuple[str, object]]:
     ds = generate(7, users=25, days=15)
-    with _database(ds.records) as dsn:
+    with database_with(ds.records) as dsn:
         yield dsn, ds
 
 
@@ -91,7 +59,7 @@ def test_hr_match_on_postgres(tmp_path: Path) -> None:
     unnested from JSONB, one-to-one, no fan-out."""
     import psycopg2
 
-    with _database(hr_cases.records()) as dsn:
+    with database_with(hr_cases.records()) as dsn:
         hr = hr_cases.write_hr_csv(tmp_path / "hr.csv")
         result = build(Config(store=dsn, transform=TransformConfig(hr_file=str(hr))))
         assert not result.errors, [(r.name, r.message[:300]) for r in result.errors]
@@ -116,7 +84,7 @@ def test_pii_hash_and_quarantine_on_postgres(tmp_path: Path, monkeypatch: pytest
     from mwdata.transform.runner import pii_key
     from tests.transform import pii_cases
 
-    with _database(pii_cases.records()) as dsn:
+    with database_with(pii_cases.records()) as dsn:
         with psycopg2.connect(dsn) as con, con.cursor() as cur:
             for iid, sent in (
                 ("i1_0", '"Fri, 01 Aug 2025 00:11:55 GMT"'),
@@ -182,7 +150,7 @@ def test_hand_worked_metric_values_on_postgres(tmp_path: Path) -> None:
     from mwdata.metrics import query
     from tests.metrics.test_values import EXPECTED, NOV, W2, WEEKS, _same
 
-    with _database(handmade.records()) as dsn:
+    with database_with(handmade.records()) as dsn:
         hr = tmp_path / "hr.csv"
         hr.write_text(handmade.hr_csv())
         result = build(Config(store=dsn, transform=TransformConfig(hr_file=str(hr))))

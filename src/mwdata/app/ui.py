@@ -20,7 +20,7 @@ from mwdata.read.definitions import definition
 from mwdata.read.drill import Drill, filters_from_query, filters_to_query
 from mwdata.read.filters import DIMENSIONS, Filters
 from mwdata.read.formatting import format_delta
-from mwdata.read.snapshot import Store, get_store
+from mwdata.read.stores import ReadStore, shared_store
 
 CTX_KEY = "_mwdata_ctx"
 SCREENS = Path(__file__).with_name("screens")
@@ -32,7 +32,7 @@ FILTER_KEYS = ("from", "to", "test", *DIMENSIONS)
 @dataclass(frozen=True)
 class Ctx:
     cfg: Config
-    store: Store
+    store: ReadStore
     filters: Filters
     schema: str
     show_pii: bool
@@ -54,11 +54,8 @@ def init() -> Ctx | None:
     """Load config + store and draw the sidebar filters; None (after an error box) when that fails."""
     try:
         cfg = load_config()
-        if not cfg.is_duckdb:
-            st.error("The dashboard reads a DuckDB store; set `store` to a DuckDB file path.")
-            return None
-        store = get_store(cfg.store)
-        snap = store.refresh()
+        store = shared_store(cfg)
+        read_at = store.read_at()
         schema = cfg.transform.target_schema
         bounds = queries.date_bounds(store, schema)
         options = queries.filter_options(store, schema)
@@ -67,7 +64,7 @@ def init() -> Ctx | None:
         return None
     filters = _sidebar(bounds, options)
     _filters_into_url(filters)
-    st.sidebar.caption(f"Data as of snapshot {snap.taken_at:%Y-%m-%d %H:%M:%S} UTC")
+    st.sidebar.caption(f"Data as read at {read_at:%Y-%m-%d %H:%M:%S} UTC")
     if store.stale_reason:
         st.sidebar.warning(f"Showing the previous snapshot: {store.stale_reason}.")
     compare = filters.compares_within(bounds[0] if bounds else None)

@@ -69,10 +69,12 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve the Streamlit dashboard over the store's marts."""
+        from mwdata.read.stores import open_store
+
         cfg = common.config()
-        path = common.duckdb_path(cfg)
-        if not Path(path).exists():
+        if cfg.is_duckdb and not Path(cfg.store.removeprefix("duckdb:///")).exists():
             raise ConfigError(
-                f"store {path} does not exist; run `mwdata sync` and `mwdata build` (or `mwdata demo`)"
+                f"store {cfg.store} does not exist; run `mwdata sync` and `mwdata build` (or `mwdata demo`)"
             )
+        open_store(cfg).close()  # another kind of store is refused, a PostgreSQL server must answer
         serve_dashboard(cfg, host, port, pii=not no_pii)

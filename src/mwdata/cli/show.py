@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from mwdata.cli import common
-from mwdata.config import Config
+from mwdata.config import Config, store_kind
 from mwdata.errors import output_dir
 
 log = logging.getLogger("mwdata.cli")
@@ -48,13 +48,17 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Export the marts (and, asked, the raw tables) as Parquet (month-partitioned when large) or CSV."""
-        from mwdata.read.export import export_store
+        from mwdata.read.export import export_postgres, export_store
 
         cfg = common.config()
         schemas = (cfg.transform.target_schema, "raw") if raw else (cfg.transform.target_schema,)
-        path = common.duckdb_path(cfg)
-        output_dir(out, "export folder")
-        done = export_store(path, out, fmt, schemas, pii=cfg.transform.pii)
+        if store_kind(cfg.store) == "postgres":
+            output_dir(out, "export folder")
+            done = export_postgres(cfg, out, fmt, schemas)
+        else:
+            path = common.duckdb_path(cfg)
+            output_dir(out, "export folder")
+            done = export_store(path, out, fmt, schemas, pii=cfg.transform.pii)
         for t in done:
             kind = " (partitioned by month)" if t.partitioned else ""
             common.console.print(f"{t.schema}.{t.table}: {t.rows:,} rows -> {t.path}{kind}")

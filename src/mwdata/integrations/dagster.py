@@ -42,8 +42,9 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from mwdata import ops
 from mwdata.catalog import RETENTION_DAYS
-from mwdata.config import Config, load_config
+from mwdata.config import Config, load_config, store_kind
 from mwdata.errors import ConfigError
+from mwdata.read.stores import READABLE
 
 SYNC_GROUP = "mwdata_sync"
 DBT_GROUP = "mwdata_dbt"
@@ -90,7 +91,7 @@ def definitions(
         _sync_assets(current, sync_keys, cfg),
         _dbt_assets(current, manifest, translator),
     ]
-    if cfg.is_duckdb:
+    if store_kind(cfg.store) in READABLE:
         assets.append(_report_asset(current, _mart_keys(manifest, translator), report_days))
     job = dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all())
     schedules = (

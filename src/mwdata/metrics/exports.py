@@ -83,7 +83,13 @@ def materialise(con: Any, schema: str) -> list[str]:
             )
             cur.execute(f"SELECT * FROM ({sql}) q LIMIT 0")
             columns = [d[0] for d in cur.description]
-            select = ", ".join(f"{_q(c)} AS {_q(plain(c))}" for c in columns)
+            # a period is a UTC day on every engine (PostgreSQL's date_trunc gives a timestamptz)
+            select = ", ".join(
+                f"CAST({_q(c)} AS DATE) AS {_q(plain(c))}"
+                if c.startswith("metric_time__")
+                else f"{_q(c)} AS {_q(plain(c))}"
+                for c in columns
+            )
             target = f"{_q(schema)}.{_q(table)}"
             cur.execute("BEGIN")
             try:

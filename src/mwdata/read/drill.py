@@ -21,7 +21,7 @@ from mwdata.read import measures
 from mwdata.read.filters import DIMENSIONS, Filters
 from mwdata.read.formatting import resource_label_sql
 from mwdata.read.queries import CONVERSATION_DIMS, JOURNEY_DIMS, PLUGIN_DIMS, USER_DAILY_DIMS, _t, _where
-from mwdata.read.snapshot import Store
+from mwdata.read.stores import ReadStore
 
 ROW_LIMIT = 5000  # a list longer than this says so (its count stays exact)
 
@@ -227,12 +227,12 @@ class Drill:
         w, p = self.where(f)
         return w.replace("{mart}", _t(schema, self.src.mart)), p
 
-    def count(self, store: Store, f: Filters, schema: str) -> int:
+    def count(self, store: ReadStore, f: Filters, schema: str) -> int:
         w, p = self._where_on(f, schema)
         n = f"count(DISTINCT {self.src.group})" if self.src.group else "count(*)"
         return int(store.query(f"SELECT {n} AS n FROM {_t(schema, self.src.mart)} WHERE {w}", p)["n"].iloc[0])
 
-    def rows(self, store: Store, f: Filters, schema: str, limit: int = ROW_LIMIT) -> pd.DataFrame:
+    def rows(self, store: ReadStore, f: Filters, schema: str, limit: int = ROW_LIMIT) -> pd.DataFrame:
         w, p = self._where_on(f, schema)
         g = self.src.group
         return store.query(
@@ -303,7 +303,9 @@ class Search:
             raise ValueError(f"unknown outcome(s) {sorted(bad)}; known: {', '.join(measures.OUTCOMES)}")
 
 
-def conversations(store: Store, f: Filters, schema: str, s: Search, limit: int = ROW_LIMIT) -> pd.DataFrame:
+def conversations(
+    store: ReadStore, f: Filters, schema: str, s: Search, limit: int = ROW_LIMIT
+) -> pd.DataFrame:
     """User-engaged conversations matching the filters and the search, most recent first, with their
     outcomes and the user's e-mail."""
     w, p = _where(f, CONVERSATION_DIMS)
@@ -344,7 +346,7 @@ def conversations(store: Store, f: Filters, schema: str, s: Search, limit: int =
     )
 
 
-def search_options(store: Store, schema: str) -> dict[str, list[str]]:
+def search_options(store: ReadStore, schema: str) -> dict[str, list[str]]:
     """The plugins and topics the journey explorer offers."""
     plugins = store.query(
         f"SELECT DISTINCT plugin_name AS v FROM {_t(schema, 'plugin_calls')} WHERE plugin_name IS NOT NULL "
@@ -356,7 +358,7 @@ def search_options(store: Store, schema: str) -> dict[str, list[str]]:
     return {"plugin": [str(v) for v in plugins["v"]], "topic": [str(v) for v in topics["v"]]}
 
 
-def turns(store: Store, schema: str, conversation_id: str) -> pd.DataFrame:
+def turns(store: ReadStore, schema: str, conversation_id: str) -> pd.DataFrame:
     """Every user turn of one conversation, counts as integers."""
     return store.query(
         f"""
@@ -370,7 +372,7 @@ def turns(store: Store, schema: str, conversation_id: str) -> pd.DataFrame:
     )
 
 
-def turn_details(store: Store, schema: str, conversation_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def turn_details(store: ReadStore, schema: str, conversation_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(plugin calls, knowledge resources) of one conversation, each with its `interaction_id`."""
     calls = store.query(
         f"SELECT interaction_id, plugin_name, served, used, latency_seconds FROM {_t(schema, 'plugin_calls')} "

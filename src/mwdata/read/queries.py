@@ -25,11 +25,11 @@ from mwdata.metrics.registry import Metric, MetricError, get_metric, parameters,
 from mwdata.read.filters import Filters
 from mwdata.read.formatting import resource_label_sql
 from mwdata.read.measures import INTERACTION
-from mwdata.read.snapshot import Store
+from mwdata.read.stores import ReadStore
 from mwdata.store.schema import STATE_SCHEMA
 
 Frames = dict[str, pd.DataFrame]
-PageQuery = Callable[[Store, Filters, str], Frames]
+PageQuery = Callable[[ReadStore, Filters, str], Frames]
 
 # Filter dimension -> column, per mart that carries the dimension.
 JOURNEY_DIMS: Mapping[str, str | None] = {
@@ -83,7 +83,7 @@ def unsupported(page: str, f: Filters) -> list[str]:
 
 
 # -- helpers used by the sidebar ------------------------------------------------------------------
-def date_bounds(store: Store, schema: str) -> tuple[date, date] | None:
+def date_bounds(store: ReadStore, schema: str) -> tuple[date, date] | None:
     df = store.query(
         f"SELECT CAST(min(created_time) AS DATE) AS lo, CAST(max(created_time) AS DATE) AS hi "
         f"FROM {_t(schema, 'journey')}"
@@ -93,7 +93,7 @@ def date_bounds(store: Store, schema: str) -> tuple[date, date] | None:
     return (pd.Timestamp(df["lo"].iloc[0]).date(), pd.Timestamp(df["hi"].iloc[0]).date())
 
 
-def filter_options(store: Store, schema: str) -> dict[str, list[str]]:
+def filter_options(store: ReadStore, schema: str) -> dict[str, list[str]]:
     """Distinct values of each filter dimension (from the journey mart, which carries them all)."""
     out: dict[str, list[str]] = {}
     for dim, col in JOURNEY_DIMS.items():
@@ -148,7 +148,7 @@ def _model_dimensions(m: Metric) -> tuple[str, ...]:
     return tuple(dims)
 
 
-def kpis(store: Store, f: Filters, schema: str) -> pd.DataFrame:
+def kpis(store: ReadStore, f: Filters, schema: str) -> pd.DataFrame:
     """The headline numbers of one period (one row), each the metric layer's value for the period
     and the filters (compiled once per query shape, run on the store's snapshot)."""
     row: dict[str, Any] = {}
@@ -254,7 +254,7 @@ class Frame:
         return out
 
 
-def _on(store: Store, page: str, f: Filters, schema: str, *specs: tuple[str, dict[str, Any]]) -> Frames:
+def _on(store: ReadStore, page: str, f: Filters, schema: str, *specs: tuple[str, dict[str, Any]]) -> Frames:
     """Run every metric query of the page's frames ((name, Frame arguments)) on one snapshot, with
     the filters the page applies, and assemble the frames."""
     f = f.restricted(PAGE_DIMS[page])
@@ -267,7 +267,7 @@ def _on(store: Store, page: str, f: Filters, schema: str, *specs: tuple[str, dic
     }
 
 
-def overview(store: Store, f: Filters, schema: str) -> Frames:
+def overview(store: ReadStore, f: Filters, schema: str) -> Frames:
     trend = {
         "columns": {
             "active_users": "active_users",
@@ -281,7 +281,7 @@ def overview(store: Store, f: Filters, schema: str) -> Frames:
     return {"kpis": kpis(store, f, schema), "previous": kpis(store, f.previous(), schema), **frames}
 
 
-def adoption(store: Store, f: Filters, schema: str) -> Frames:
+def adoption(store: ReadStore, f: Filters, schema: str) -> Frames:
     weekly_by_first = {
         "columns": {"users": "active_users"},
         "grain": "week",
@@ -351,7 +351,7 @@ def adoption(store: Store, f: Filters, schema: str) -> Frames:
 ACTIVE_USERS_EXPORT = "moveworks__active_users_daily"
 
 
-def _active_export(store: Store, f: Filters, schema: str) -> pd.DataFrame:
+def _active_export(store: ReadStore, f: Filters, schema: str) -> pd.DataFrame:
     df = store.query(
         f'SELECT date_day AS day, active_users AS dau, wau, mau FROM "{schema}"."{ACTIVE_USERS_EXPORT}" '
         "WHERE date_day BETWEEN ? AND ?",
@@ -360,7 +360,7 @@ def _active_export(store: Store, f: Filters, schema: str) -> pd.DataFrame:
     return df.assign(day=pd.to_datetime(df["day"]))
 
 
-def user_counts(store: Store, f: Filters, schema: str) -> pd.DataFrame:
+def user_counts(store: ReadStore, f: Filters, schema: str) -> pd.DataFrame:
     """Active users, new users (whose `first_interaction_time` falls in the period, from the users
     entity: not the first day the store saw them, which a store younger than the tenant gets wrong)
     and retained users (active in this period and in the previous one)."""
@@ -375,7 +375,7 @@ def user_counts(store: Store, f: Filters, schema: str) -> pd.DataFrame:
     return df.astype("int64")
 
 
-def channels(store: Store, f: Filters, schema: str) -> Frames:
+def channels(store: ReadStore, f: Filters, schema: str) -> Frames:
     by_platform = {
         "columns": {
             "active_users": "active_users",
@@ -396,7 +396,7 @@ def _ranked(df: pd.DataFrame, by: list[str], ascending: list[bool], n: int | Non
     return (df.head(n) if n else df).reset_index(drop=True)
 
 
-def segments(store: Store, f: Filters, schema: str) -> Frames:
+def segments(store: ReadStore, f: Filters, schema: str) -> Frames:
     """Per department, location and role: active users over headcount (`segment_adoption`), the
     segment's interactions and its users with access. A platform, route or domain filter cuts the
     active users and interactions; headcount has no such dimension and stays whole."""
@@ -435,7 +435,7 @@ FUNNEL_METRICS: dict[str, str | Part] = {
 }
 
 
-def outcomes(store: Store, f: Filters, schema: str) -> Frames:
+def outcomes(store: ReadStore, f: Filters, schema: str) -> Frames:
     outcome_by = {
         "conversations": "conversations",
         "engaged": Part("escalation_rate", "denominator"),
@@ -479,7 +479,7 @@ def outcomes(store: Store, f: Filters, schema: str) -> Frames:
     return {"funnel": funnel, "trend": got["trend"], "by_route": by_route, "by_type": by_type}
 
 
-def plugins(store: Store, f: Filters, schema: str) -> Frames:
+def plugins(store: ReadStore, f: Filters, schema: str) -> Frames:
     table = {
         "columns": {
             "calls": "plugin_calls",
@@ -511,7 +511,7 @@ def plugins(store: Store, f: Filters, schema: str) -> Frames:
     return got
 
 
-def knowledge(store: Store, f: Filters, schema: str) -> Frames:
+def knowledge(store: ReadStore, f: Filters, schema: str) -> Frames:
     citations = {
         "times_served": Part("citation_rate", "denominator"),
         "times_cited": Part("citation_rate", "numerator"),
@@ -544,7 +544,7 @@ def knowledge(store: Store, f: Filters, schema: str) -> Frames:
     return {"top_articles": top, "served_not_cited": not_cited, "totals": totals}
 
 
-def _resource_labels(store: Store, schema: str, ids: list[str]) -> pd.DataFrame:
+def _resource_labels(store: ReadStore, schema: str, ids: list[str]) -> pd.DataFrame:
     """A readable label and the external id per resource (a lookup of attributes, not a metric; a
     resource whose name changed between versions takes the greatest, as on every run)."""
     if not ids:
@@ -567,7 +567,7 @@ def _labelled(articles: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     ]
 
 
-def gaps(store: Store, f: Filters, schema: str) -> Frames:
+def gaps(store: ReadStore, f: Filters, schema: str) -> Frames:
     cols = {
         "volume": "topic_interactions",
         "without_citation": "uncited_questions",
@@ -583,7 +583,7 @@ def gaps(store: Store, f: Filters, schema: str) -> Frames:
     return {"gaps": _ranked(df, ["gap_score", "volume", "topic", "domain"], [False, False, True, True], 50)}
 
 
-def feedback(store: Store, f: Filters, schema: str) -> Frames:
+def feedback(store: ReadStore, f: Filters, schema: str) -> Frames:
     weekly = {
         "columns": {"helpful": Part("helpful_rate", "numerator"), "unhelpful": "unhelpful_feedback"},
         "grain": "week",
@@ -603,7 +603,7 @@ def feedback(store: Store, f: Filters, schema: str) -> Frames:
     return {"trend": trend, "comments": comments}
 
 
-def efficiency(store: Store, f: Filters, schema: str) -> Frames:
+def efficiency(store: ReadStore, f: Filters, schema: str) -> Frames:
     ttr = {
         "columns": {
             "resolved": "resolved_conversations",
@@ -624,7 +624,7 @@ def efficiency(store: Store, f: Filters, schema: str) -> Frames:
     return got
 
 
-def journey_list(store: Store, f: Filters, schema: str) -> Frames:
+def journey_list(store: ReadStore, f: Filters, schema: str) -> Frames:
     """What the journey explorer lists before any search (the search itself: `mwdata.read.drill`)."""
     from mwdata.read import drill  # drill-down builds on this module
 
@@ -634,7 +634,7 @@ def journey_list(store: Store, f: Filters, schema: str) -> Frames:
 RAW_TABLES = ("conversations", "interactions", "plugin_calls", "plugin_resources", "users")
 
 
-def health(store: Store, f: Filters, schema: str) -> Frames:
+def health(store: ReadStore, f: Filters, schema: str) -> Frames:
     """Freshness per table, sync runs, data-quality results, daily volumes (gaps) — from the store's
     own state tables (`_mwdata.sync_state`, `_mwdata.sync_runs`) and the raw tables."""
     out: Frames = {}
@@ -673,15 +673,18 @@ def health(store: Store, f: Filters, schema: str) -> Frames:
         if store.has_table(STATE_SCHEMA, "check_results")
         else pd.DataFrame()
     )
-    out["daily_rows"] = store.query(
-        "WITH days AS (SELECT CAST(t AS DATE) AS day FROM range(CAST(? AS TIMESTAMP), "
-        "CAST(? AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY) r(t)), "
-        "n AS (SELECT CAST(created_time AS DATE) AS day, count(*) AS interactions FROM raw.interactions "
-        "WHERE created_time >= CAST(? AS TIMESTAMPTZ) AND created_time < CAST(? AS TIMESTAMPTZ) + INTERVAL 1 DAY "
-        "GROUP BY 1) SELECT days.day, coalesce(n.interactions, 0) AS interactions FROM days LEFT JOIN n USING (day) "
-        "ORDER BY 1",
-        [f.start, f.end, f.start, f.end],
+    counted = store.query(
+        "SELECT CAST(created_time AS DATE) AS day, count(*) AS interactions FROM raw.interactions "
+        "WHERE CAST(created_time AS DATE) BETWEEN ? AND ? GROUP BY 1",
+        [f.start, f.end],
     )
+    # a day without rows is a gap: 0 (days as naive UTC days, whatever type the engine's DATE came back as)
+    days = pd.DataFrame({"day": pd.date_range(f.start, f.end, freq="D").astype("datetime64[ns]")})
+    counted = counted.assign(
+        day=pd.to_datetime(counted["day"], utc=True).dt.tz_localize(None).astype("datetime64[ns]")
+    )
+    out["daily_rows"] = days.merge(counted, on="day", how="left").fillna({"interactions": 0})
+    out["daily_rows"]["interactions"] = out["daily_rows"]["interactions"].astype("int64")
     return out
 
 

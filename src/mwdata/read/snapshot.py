@@ -150,6 +150,10 @@ class Store:
     def snapshot(self) -> SnapshotInfo:
         return self.refresh()
 
+    def read_at(self) -> datetime:
+        """When the data shown was copied (the snapshot's time)."""
+        return self.refresh().taken_at
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:

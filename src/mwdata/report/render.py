@@ -21,12 +21,12 @@ import pandas as pd
 import vl_convert as vlc
 
 from mwdata.config import Config
-from mwdata.errors import ConfigError, StoreError, output_dir
+from mwdata.errors import StoreError, output_dir
 from mwdata.read import charts, queries
 from mwdata.read.definitions import definition
 from mwdata.read.filters import Filters
 from mwdata.read.formatting import format_delta
-from mwdata.read.snapshot import Store
+from mwdata.read.stores import ReadStore, open_store
 
 log = logging.getLogger("mwdata.report")
 TEMPLATES = Path(__file__).with_name("templates")
@@ -45,7 +45,7 @@ def png_data_uri(chart: alt.TopLevelMixin) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def period(store: Store, schema: str, days: int, end: date | None = None) -> tuple[Filters, bool]:
+def period(store: ReadStore, schema: str, days: int, end: date | None = None) -> tuple[Filters, bool]:
     """The `days` days ending on `end` (default: the newest day with data), and whether the store
     covers the previous period (else the report shows no deltas)."""
     bounds = queries.date_bounds(store, schema)
@@ -102,7 +102,7 @@ def _table(df: pd.DataFrame, columns: list[str], limit: int = 15) -> dict[str, A
 
 
 def render_report(
-    store: Store, schema: str, out_dir: str | Path, days: int = 7, end: date | None = None
+    store: ReadStore, schema: str, out_dir: str | Path, days: int = 7, end: date | None = None
 ) -> Report:
     """Render `report.html` and the CSVs into `out_dir/<end date>/` and return their paths."""
     f, compare = period(store, schema, days, end)
@@ -169,12 +169,11 @@ def render_report(
 
 
 def make_report(cfg: Config, days: int = 7, email: bool = False, out: str | Path | None = None) -> Report:
-    """Render the report of the configured DuckDB store, and e-mail it when asked (`mwdata report`)."""
+    """Render the report of the configured store (DuckDB or PostgreSQL), and e-mail it when asked
+    (`mwdata report`)."""
     from mwdata.report import email as mail
 
-    if not cfg.is_duckdb:
-        raise ConfigError("the report reads a DuckDB store; point `store` at a DuckDB file")
-    store = Store(cfg.store.removeprefix("duckdb:///"))
+    store = open_store(cfg)
     try:
         rep = render_report(store, cfg.transform.target_schema, out or cfg.report.output_dir, days=days)
     finally:
