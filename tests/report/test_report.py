@@ -100,5 +100,7 @@ def test_stores_read_with_the_warehouses_own_tools_are_refused_clearly(tmp_path:
 
     cfg = Config(store="snowflake://LOADER@acct-1/MWDATA?warehouse=WH")
     for call in (lambda: make_report(cfg, out=tmp_path), lambda: open_store(cfg), lambda: shared_store(cfg)):
-        with pytest.raises(ConfigError, match=r"DuckDB and PostgreSQL stores, not snowflake.*own BI tools"):
+        with pytest.raises(
+            ConfigError, match=r"DuckDB, lake and PostgreSQL stores, not snowflake.*own BI tools"
+        ):
             call()

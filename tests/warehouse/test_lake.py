@@ -1,6 +1,6 @@
 """The Parquet lake (`file://` store): dlt writes versions as Parquet, the catalogue's views
 `raw.<table>` hold the newest version per id — equal to the simulator's truth after every sync, with
-faults, changing data, crashes and SIGKILL; `mwdata status` and `mwdata build` work on it."""
+faults, changing data, crashes and SIGKILL; `mwdata status`, `build`, `report` and `export` work on it."""
 
 from __future__ import annotations
 
@@ -119,6 +119,14 @@ def test_lake_sigkill_status_and_build(simulator, small_dataset, tmp_path) -> No
     (raw,) = con.execute("SELECT count(*) FROM raw.conversations").fetchone() or (0,)
     con.close()
     assert n == raw > 0
+    # the report and the export read the lake's marts through a snapshot of its catalogue
+    rep = run_cli("report", "--out", str(tmp_path / "report"), env=env, cwd=tmp_path, timeout=300)
+    assert rep.returncode == 0, rep.stdout + rep.stderr
+    assert len(list((tmp_path / "report").glob("*/report.html"))) == 1  # in a folder named after its last day
+    ex = run_cli("export", "--out", str(tmp_path / "export"), env=env, cwd=tmp_path, timeout=300)
+    assert ex.returncode == 0, ex.stdout + ex.stderr
+    exported = pq.read_table(tmp_path / "export" / "analytics" / "moveworks__conversations.parquet")
+    assert exported.num_rows == n
 
 
 def test_lake_locations() -> None:

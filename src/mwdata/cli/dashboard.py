@@ -69,12 +69,12 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve the Streamlit dashboard over the store's marts."""
-        from mwdata.read.stores import open_store
+        from mwdata.read.stores import duckdb_file, open_store, readable
 
         cfg = common.config()
-        if cfg.is_duckdb and not Path(cfg.store.removeprefix("duckdb:///")).exists():
+        if readable(cfg) != "postgres" and not Path(duckdb_file(cfg)).exists():
             raise ConfigError(
                 f"store {cfg.store} does not exist; run `mwdata sync` and `mwdata build` (or `mwdata demo`)"
             )
-        open_store(cfg).close()  # another kind of store is refused, a PostgreSQL server must answer
+        open_store(cfg).close()  # a PostgreSQL server must answer before the dashboard starts
         serve_dashboard(cfg, host, port, pii=not no_pii)

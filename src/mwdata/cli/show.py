@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from mwdata.cli import common
-from mwdata.config import Config, store_kind
+from mwdata.config import Config
 from mwdata.errors import output_dir
 
 log = logging.getLogger("mwdata.cli")
@@ -49,16 +49,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export the marts (and, asked, the raw tables) as Parquet (month-partitioned when large) or CSV."""
         from mwdata.read.export import export_postgres, export_store
+        from mwdata.read.stores import duckdb_file, readable
 
         cfg = common.config()
         schemas = (cfg.transform.target_schema, "raw") if raw else (cfg.transform.target_schema,)
-        if store_kind(cfg.store) == "postgres":
-            output_dir(out, "export folder")
+        kind = readable(cfg)
+        output_dir(out, "export folder")
+        if kind == "postgres":
             done = export_postgres(cfg, out, fmt, schemas)
         else:
-            path = common.duckdb_path(cfg)
-            output_dir(out, "export folder")
-            done = export_store(path, out, fmt, schemas, pii=cfg.transform.pii)
+            done = export_store(duckdb_file(cfg), out, fmt, schemas, pii=cfg.transform.pii)
         for t in done:
             kind = " (partitioned by month)" if t.partitioned else ""
             common.console.print(f"{t.schema}.{t.table}: {t.rows:,} rows -> {t.path}{kind}")

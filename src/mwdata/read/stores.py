@@ -1,8 +1,9 @@
 """The store a surface reads, whatever it is kept in: one set of calls for the dashboard, the report
 and the MCP server.
 
-- A DuckDB store is read through lock-free private snapshots
-  (`mwdata.read.snapshot.Store`): DuckDB lets a file have one writer or several readers, never both.
+- A DuckDB store, or a lake's DuckDB catalogue (where `mwdata build` writes the lake's marts), is read
+  through lock-free private snapshots (`mwdata.read.snapshot.Store`): DuckDB lets a file have one
+  writer or several readers, never both.
 - A PostgreSQL store is read live (`PostgresStore`): the server serves readers beside a running sync
   or build, each statement sees committed data only, and a batch of the sync is one transaction, so
   no page ever shows half a batch. The session is read-only and in UTC (days are UTC days).
@@ -46,27 +47,38 @@ class ReadStore(Protocol):
     def close(self) -> None: ...
 
 
-READABLE = ("duckdb", "postgres")  # the stores whose marts the dashboard, the report and the export read
+# the stores whose marts the dashboard, the report and the export read
+READABLE = ("duckdb", "filesystem", "postgres")
 
 
-def _readable(cfg: Config) -> str:
+def readable(cfg: Config) -> str:
+    """The store's kind, or a clear refusal of the stores read with the warehouse's own tools."""
     kind = store_kind(cfg.store)
     if kind not in READABLE:
         raise ConfigError(
-            f"the dashboard, the report and the export read DuckDB and PostgreSQL stores, not {kind}: "
+            f"the dashboard, the report and the export read DuckDB, lake and PostgreSQL stores, not {kind}: "
             "read the marts in the analytics schema with your warehouse's own BI tools"
         )
     return kind
 
 
+def duckdb_file(cfg: Config) -> str:
+    """The DuckDB file a DuckDB store or a lake (its catalogue) is read from."""
+    if store_kind(cfg.store) == "filesystem":
+        from mwdata.store.lake import CATALOG, lake_root
+
+        return str(lake_root(cfg.store) / CATALOG)
+    return cfg.store.removeprefix("duckdb:///")
+
+
 def open_store(cfg: Config) -> ReadStore:
     """A new reader of the configured store (the caller closes it); a clear refusal for the stores
     read with the warehouse's own tools."""
-    if _readable(cfg) == "postgres":
+    if readable(cfg) == "postgres":
         return PostgresStore(cfg)
     from mwdata.read.snapshot import Store
 
-    return Store(cfg.store.removeprefix("duckdb:///"))
+    return Store(duckdb_file(cfg))
 
 
 _SHARED: dict[str, PostgresStore] = {}
@@ -75,10 +87,10 @@ _SHARED_LOCK = threading.Lock()
 
 def shared_store(cfg: Config) -> ReadStore:
     """The process-wide reader of the configured store (the dashboard's reruns share it)."""
-    if _readable(cfg) == "duckdb":
+    if readable(cfg) != "postgres":
         from mwdata.read.snapshot import get_store
 
-        return get_store(cfg.store.removeprefix("duckdb:///"))
+        return get_store(duckdb_file(cfg))
     with _SHARED_LOCK:
         if cfg.store not in _SHARED:
             _SHARED[cfg.store] = PostgresStore(cfg)
