@@ -214,3 +214,44 @@ def test_every_dashboard_page_runs_on_postgres(
 def test_an_unbuilt_postgres_store_asks_for_a_build(tmp_path: Path) -> None:
     with fresh_database() as dsn, pytest.raises(StoreError, match=r"run `mwdata build`"):
         make_report(Config(store=dsn), out=tmp_path)
+
+
+def test_mcp_tools_on_postgres_answer_as_on_duckdb(stores: tuple[Config, Config]) -> None:
+    """The MCP server's tools (in process, the SDK's in-memory client) give the same answers on both."""
+    anyio = pytest.importorskip("anyio")
+    mcp = pytest.importorskip("mcp")
+    from mwdata.integrations.mcp_server import MetricTools, build_server
+
+    calls = {
+        "value": ("metric_value", {"metric": "containment_rate", "by": ["department"]}),
+        "breakdown": ("metric_breakdown", {"metric": "escalation_rate", "dimension": "route", "n": 50}),
+        "drill": ("drill_down", {"metric": "escalation_rate", "limit": 1000}),
+        "health": ("data_health", {}),
+    }
+
+    def answers(cfg: Config) -> dict[str, Any]:
+        store = open_store(cfg)
+
+        async def session() -> dict[str, Any]:
+            async with mcp.Client(build_server(MetricTools(cfg, store))) as client:
+                out = {}
+                for name, (tool, args) in calls.items():
+                    r = await client.call_tool(tool, args)
+                    assert not r.is_error, r.content[0].text
+                    out[name] = dict(r.structured_content)
+                return out
+
+        try:
+            return dict(anyio.run(session))
+        finally:
+            store.close()
+
+    def stable(doc: Any) -> Any:  # when each store was read and written differs, the rest may not
+        if isinstance(doc, dict):
+            return {k: stable(v) for k, v in doc.items() if k not in ("read_at", "last_written", "run_at")}
+        return [stable(v) for v in doc] if isinstance(doc, list) else doc
+
+    got, want = answers(stores[1]), answers(stores[0])
+    assert want["drill"]["rows"] and want["value"]["rows"]
+    for k in calls:
+        assert stable(got[k]) == stable(want[k]), k

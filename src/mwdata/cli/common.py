@@ -14,7 +14,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from mwdata.config import Config, load_config
-from mwdata.errors import ConfigError, MwdataError
+from mwdata.errors import MwdataError
 
 console = Console()
 console_err = Console(stderr=True)
@@ -58,16 +58,6 @@ def setup_logging(json_logs: bool = False, verbose: bool = False) -> None:
 
 def config() -> Config:
     return load_config(STATE.config_path)
-
-
-def duckdb_path(cfg: Config) -> str:
-    """The DuckDB file of a command that reads one (dashboard, export), or a clear refusal."""
-    if not cfg.is_duckdb:
-        raise ConfigError(
-            f"this command reads a DuckDB store; the configured store is {cfg.store.split('://')[0]}://… "
-            "(use your warehouse's own BI connection, or point `store` at a DuckDB file)"
-        )
-    return cfg.store.removeprefix("duckdb:///")
 
 
 def fail(err: MwdataError) -> NoReturn:

@@ -42,17 +42,18 @@ def register(app: typer.Typer) -> None:
                 'token_file = "<path of a chmod-600 file>" in [mcp]. Make one with: '
                 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
             )
-        path = common.duckdb_path(cfg)
-        if not Path(path).exists():
+        from mwdata.read.stores import duckdb_file, readable, shared_store
+
+        if readable(cfg) != "postgres" and not Path(duckdb_file(cfg)).exists():
             raise ConfigError(
-                f"store {path} does not exist; run `mwdata sync` and `mwdata build` (or `mwdata demo`)"
+                f"store {cfg.store} does not exist; run `mwdata sync` and `mwdata build` (or `mwdata demo`)"
             )
         from mwdata.integrations import mcp_server
-        from mwdata.read.snapshot import close_all, get_store
+        from mwdata.read.snapshot import close_all
 
-        store = get_store(path)
+        store = shared_store(cfg)
         try:
-            store.refresh()  # a store that cannot be read fails here, before a client connects
+            store.read_at()  # a store that cannot be read fails here, before a client connects
             server = mcp_server.build_server(mcp_server.MetricTools(cfg, store))
             if transport == "http":
                 common.console_err.print(
@@ -62,4 +63,5 @@ def register(app: typer.Typer) -> None:
             else:
                 mcp_server.serve_stdio(server)
         finally:
+            store.close()
             close_all()

@@ -44,7 +44,7 @@ from mwdata.metrics.query import query as metric_query
 from mwdata.metrics.registry import Metric, MetricError, get_metric, load_registry, row_condition
 from mwdata.read import drill, queries
 from mwdata.read.filters import DIMENSIONS, Filters
-from mwdata.read.snapshot import Store
+from mwdata.read.stores import ReadStore
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -144,7 +144,7 @@ def _rows(df: pd.DataFrame) -> list[dict[str, Any]]:
 class MetricTools:
     """The tools, over one store (a DuckDB file read through snapshots) and its config."""
 
-    def __init__(self, cfg: Config, store: Store) -> None:
+    def __init__(self, cfg: Config, store: ReadStore) -> None:
         self.cfg = cfg
         self.store = store
         self.schema = cfg.transform.target_schema
@@ -156,9 +156,10 @@ class MetricTools:
 
     # -- what every answer carries ---------------------------------------------------------------
     def freshness(self) -> dict[str, Any]:
-        """The data's freshness on the snapshot being read (computed once per snapshot)."""
-        snap = self.store.refresh()
-        if self._freshness is not None and self._freshness[0] == snap.path:
+        """The data's freshness on the data being read (once per DuckDB snapshot; a PostgreSQL store,
+        read live, answers it each time)."""
+        read_at = self.store.read_at()
+        if self._freshness is not None and self._freshness[0] == read_at:
             return self._freshness[1]
         bounds = queries.date_bounds(self.store, self.schema)
         last = bounds[1] if bounds else _today()
@@ -170,10 +171,10 @@ class MetricTools:
             "newest_data_day": bounds[1].isoformat() if bounds else None,
             "synced_through": min(watermarks) if watermarks else None,  # every entity is synced up to here
             "entities": entities,
-            "read_at": snap.taken_at.isoformat(),
+            "read_at": read_at.isoformat(),
             "days_are": "UTC",
         }
-        self._freshness = (snap.path, out)
+        self._freshness = (read_at, out)
         return out
 
     def _metric(self, name: str) -> Metric:

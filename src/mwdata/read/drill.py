@@ -65,7 +65,7 @@ SOURCES: dict[str, Source] = {
             "type": "conversation_type = ?",
         },
         columns="conversation_id, created_time, route, platform, primary_domain AS domain, "
-        "user_interaction_count AS turns, is_user_engaged AS engaged, is_escalated AS escalated, "
+        "CAST(user_interaction_count AS BIGINT) AS turns, is_user_engaged AS engaged, is_escalated AS escalated, "
         "is_contained AS contained",
         order="created_time DESC, conversation_id",
     ),
