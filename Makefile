@@ -31,12 +31,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Independent test files run in parallel (most tests wait on servers and subprocesses, not the CPU);
-# whole files per worker so module fixtures are built once. `pytest -n 0` runs them serially.
+# Independent test files run in parallel; whole files per worker so module fixtures are built once,
+# in collection order, where the files marked slow come first (tests/conftest.py). `pytest -n 0`
+# runs them serially.
 TEST_WORKERS ?= 4
 
 test: $(STAMP) lint typecheck
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run_all

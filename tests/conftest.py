@@ -77,6 +77,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(config.stash[_CACHE_KEY], ignore_errors=True)
 
 
+# --- the long files first ----------------------------------------------------------------------
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files marked `slow(seconds=N)` (N: their wall time in a parallel run) come first, the longest
+    first. `make test` runs pytest-xdist with `--dist loadfile --no-loadscope-reorder`, which hands
+    files to the workers in this order: a long file started last would run alone at the end while
+    the other workers idle (the suite is CPU-bound on 2 cores). The sort is stable: tests keep their
+    order within a file, and the unmarked files theirs."""
+
+    def cost(item: pytest.Item) -> float:
+        mark = item.get_closest_marker("slow")
+        return -float(mark.kwargs.get("seconds", 1)) if mark else 0.0
+
+    items.sort(key=cost)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_process_outlives_the_session():  # type: ignore[no-untyped-def]
     """Fails the session when a server (or any process) a test started is still running at the end:

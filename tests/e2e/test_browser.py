@@ -10,6 +10,8 @@ import pytest
 from mwdata.app import views
 from tests.e2e.conftest import ARTIFACTS
 
+pytestmark = pytest.mark.slow(seconds=80)  # scheduled first (tests/conftest.py)
+
 # A page is rendered when Streamlit's running indicator and loading skeletons are gone, content is
 # there, and every visible chart has drawn (charts in a hidden tab draw only when the tab is opened).
 RENDERED = """() => {

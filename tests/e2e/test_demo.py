@@ -15,6 +15,8 @@ from mwdata.read.definitions import definition
 from tests.e2e.test_browser import visit_every_page
 from tests.sync.conftest import run_cli
 
+pytestmark = pytest.mark.slow(seconds=115)  # scheduled first (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

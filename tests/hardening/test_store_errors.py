@@ -34,6 +34,8 @@ from tests.api.conftest import ScriptedServer
 from tests.sync.conftest import KEY, mini_odata, run_cli
 from tests.warehouse.conftest import pg_dsn  # noqa: F401 (fixture)
 
+pytestmark = pytest.mark.slow(seconds=80)  # scheduled first (tests/conftest.py)
+
 NOW = datetime.now(UTC)
 INTER = entity("interactions")
 

@@ -23,6 +23,8 @@ from mwdata.simulator import GeneratorConfig, generate
 from tests.ops.conftest import TOKEN, Receiver
 from tests.sync.conftest import KEY, run_cli
 
+pytestmark = pytest.mark.slow(seconds=115)  # scheduled first (tests/conftest.py)
+
 SIM_KEY = "key-all"  # the simulator's full-scope key
 
 

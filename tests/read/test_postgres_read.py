@@ -29,7 +29,11 @@ from tests.pg import DSN, database_with, fresh_database
 from tests.sync.conftest import run_cli
 from tests.transform.fixtures import load_duckdb
 
-pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not DSN, reason="MWDATA_TEST_PG_DSN not set")]
+pytestmark = [
+    pytest.mark.slow(seconds=80),  # scheduled first (tests/conftest.py)
+    pytest.mark.postgres,
+    pytest.mark.skipif(not DSN, reason="MWDATA_TEST_PG_DSN not set"),
+]
 MAIN = str(Path(__file__).resolve().parents[2] / "src" / "mwdata" / "app" / "main.py")
 
 

@@ -24,6 +24,8 @@ from tests.metrics.conftest import write_hr
 from tests.metrics.gen import generate
 from tests.transform.fixtures import load_duckdb
 
+pytestmark = pytest.mark.slow(seconds=210)  # scheduled first (tests/conftest.py)
+
 READ_EVERYTHING = r"""
 import json, sys
 from datetime import date, timedelta

@@ -21,6 +21,8 @@ from mwdata.simulator import GeneratorConfig, generate, load_fixed_dataset
 from mwdata.sync.pipeline import sync
 from mwdata.sync.runner import SyncOptions
 
+pytestmark = pytest.mark.slow(seconds=120)  # scheduled first (tests/conftest.py)
+
 ALL = tuple(e.path for e in ENTITIES)
 
 

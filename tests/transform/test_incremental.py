@@ -30,6 +30,8 @@ from tests.metrics.gen import Dataset, _iso, generate
 from tests.pg import fresh_database
 from tests.transform.fixtures import rows_for
 
+pytestmark = pytest.mark.slow(seconds=230)  # scheduled first (tests/conftest.py)
+
 SCHEMAS = ("analytics", "analytics_intermediate", "analytics_staging", "analytics_seeds")
 # the keys each build re-derived: different by design between an incremental build and a full refresh
 KEY_MODELS = (

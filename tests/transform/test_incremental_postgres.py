@@ -14,6 +14,8 @@ from tests.metrics.gen import generate
 from tests.pg import DSN, fresh_database
 from tests.transform.test_incremental import SYNCED, _check, _days_then_full_refresh, build, postgres_store
 
+pytestmark = pytest.mark.slow(seconds=180)  # scheduled first (tests/conftest.py)
+
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not DSN, reason="MWDATA_TEST_PG_DSN not set")

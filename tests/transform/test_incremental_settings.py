@@ -7,10 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mwdata.config import Config, TransformConfig
 from mwdata.transform.runner import RunResult
 from tests.metrics.gen import generate
 from tests.transform.test_incremental import SYNCED, build, duckdb_store
+
+pytestmark = pytest.mark.slow(seconds=90)  # scheduled first (tests/conftest.py)
 
 
 def test_a_pii_mode_change_forces_a_full_refresh(tmp_path: Path) -> None:

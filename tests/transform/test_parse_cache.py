@@ -15,6 +15,8 @@ from mwdata.transform import parse_cache
 from mwdata.transform.runner import _vars, profile, run_dbt
 from tests.transform.fixtures import load_duckdb, read_samples
 
+pytestmark = pytest.mark.slow(seconds=85)  # scheduled first (tests/conftest.py)
+
 MODEL = "stg_moveworks__conversations"
 
 

@@ -18,7 +18,11 @@ from tests.metrics.reference import Ref
 from tests.pg import DSN, database_with
 from tests.transform import hr_cases
 
-pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not DSN, reason="MWDATA_TEST_PG_DSN not set")]
+pytestmark = [
+    pytest.mark.slow(seconds=125),
+    pytest.mark.postgres,
+    pytest.mark.skipif(not DSN, reason="MWDATA_TEST_PG_DSN not set"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,8 @@ from mwdata.transform.runner import profile, read_hr_file
 from tests.transform import pii_cases
 from tests.transform.fixtures import load_duckdb, read_samples
 
+pytestmark = pytest.mark.slow(seconds=100)  # scheduled first (tests/conftest.py)
+
 REPO = Path(__file__).resolve().parents[2]
 
 # What the dashboard reads (docs/dashboard.md): these columns must stay.

@@ -38,6 +38,7 @@ from tests.transform.fixtures import load_duckdb
 
 _MISSING = [m for m in ("pyspark", "dbt.adapters.spark") if importlib.util.find_spec(m) is None]
 pytestmark = [
+    pytest.mark.slow(seconds=130),
     pytest.mark.spark,
     pytest.mark.skipif(
         bool(_MISSING), reason=f"{', '.join(_MISSING)} not installed (pip install 'mwdata[spark]')"

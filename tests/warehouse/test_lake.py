@@ -26,6 +26,8 @@ from tests.sync.conftest import run_cli
 from tests.sync.test_kill import cli_env, kill_mid_run
 from tests.sync.test_sync_simulator import ALL, assert_equal_truth, config, fast_sync
 
+pytestmark = pytest.mark.slow(seconds=135)  # scheduled first (tests/conftest.py)
+
 
 def lake_config(sim: Any, tmp_path: Path, **kw: Any) -> tuple[Config, Config]:
     """(the sync's config on the lake, a config naming its catalogue for the DuckDB-side checks)"""

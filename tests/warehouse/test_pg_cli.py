@@ -19,7 +19,7 @@ from tests.sync.test_kill import cli_env, kill_mid_run, spawn
 from tests.sync.test_sync_simulator import ALL
 from tests.warehouse.conftest import assert_pg_truth, needs_pg, query
 
-pytestmark = needs_pg
+pytestmark = [pytest.mark.slow(seconds=170), *needs_pg]
 PASSWORD = "pw-NEVER-SHOWN-4711"  # the test server trusts loopback and ignores it
 
 

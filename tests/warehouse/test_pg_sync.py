@@ -24,7 +24,7 @@ from mwdata.store.dlt import DltStore, parse_target
 from tests.sync.test_sync_simulator import ALL, config, fast_sync, truth
 from tests.warehouse.conftest import assert_pg_truth, needs_pg, query
 
-pytestmark = needs_pg
+pytestmark = [pytest.mark.slow(seconds=165), *needs_pg]
 WEEK = 24 * 7  # a few large windows: each batch is one dlt load (~0.2 s), see docs/warehouses.md
 
 
