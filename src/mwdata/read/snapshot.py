@@ -40,6 +40,7 @@ import duckdb
 import pandas as pd
 
 from mwdata.errors import StoreError
+from mwdata.read.stores import InformationSchema
 
 log = logging.getLogger("mwdata.read")
 
@@ -66,7 +67,7 @@ class SnapshotInfo:
     source_signature: Signature
 
 
-class Store:
+class Store(InformationSchema):
     """Query a DuckDB store through lock-free snapshots (thread-safe; one per store path)."""
 
     def __init__(
@@ -190,21 +191,6 @@ class Store:
             raise _not_built(exc) from None
         finally:
             cur.close()
-
-    def has_table(self, schema: str, table: str) -> bool:
-        df = self.query(
-            "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        )
-        return bool(df["n"].iloc[0])
-
-    def columns(self, schema: str, table: str) -> list[str]:
-        df = self.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position",
-            [schema, table],
-        )
-        return [str(c) for c in df["column_name"]]
 
 
 def connect(path: str | os.PathLike[str]) -> duckdb.DuckDBPyConnection:

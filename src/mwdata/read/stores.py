@@ -51,6 +51,28 @@ class ReadStore(Protocol):
 READABLE = ("duckdb", "filesystem", "postgres")
 
 
+class InformationSchema:
+    """`has_table` and `columns` for a reader that has `query` (both engines have information_schema)."""
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def has_table(self, schema: str, table: str) -> bool:
+        df = self.query(
+            "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        )
+        return bool(df["n"].iloc[0])
+
+    def columns(self, schema: str, table: str) -> list[str]:
+        df = self.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+            "ORDER BY ordinal_position",
+            [schema, table],
+        )
+        return [str(c) for c in df["column_name"]]
+
+
 def readable(cfg: Config) -> str:
     """The store's kind, or a clear refusal of the stores read with the warehouse's own tools."""
     kind = store_kind(cfg.store)
@@ -98,7 +120,7 @@ def shared_store(cfg: Config) -> ReadStore:
 
 
 @dataclass
-class PostgresStore:
+class PostgresStore(InformationSchema):
     """A PostgreSQL store, read through one read-only UTC session (thread-safe: one statement at a time)."""
 
     cfg: Config
@@ -131,21 +153,6 @@ class PostgresStore:
             if self._conn is None:
                 raise StoreError("the PostgreSQL reader is closed")
             yield self._conn._con
-
-    def has_table(self, schema: str, table: str) -> bool:
-        df = self.query(
-            "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        )
-        return bool(df["n"].iloc[0])
-
-    def columns(self, schema: str, table: str) -> list[str]:
-        df = self.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position",
-            [schema, table],
-        )
-        return [str(c) for c in df["column_name"]]
 
     def close(self) -> None:
         with self._lock:
