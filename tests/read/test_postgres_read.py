@@ -259,3 +259,30 @@ def test_mcp_tools_on_postgres_answer_as_on_duckdb(stores: tuple[Config, Config]
     assert want["drill"]["rows"] and want["value"]["rows"]
     for k in calls:
         assert stable(got[k]) == stable(want[k]), k
+
+
+def test_the_reader_is_read_only_and_reconnects_after_the_server_drops_it(
+    stores: tuple[Config, Config],
+) -> None:
+    import psycopg2
+
+    _, pg_cfg = stores
+    store = PostgresStore(pg_cfg)
+    try:
+        with pytest.raises(StoreError, match="read-only transaction"):
+            store.query("CREATE TABLE analytics.written_by_a_reader (a int)")
+        before = int(store.query("SELECT pg_backend_pid() AS pid")["pid"].iloc[0])
+        admin = psycopg2.connect(pg_cfg.store)
+        try:
+            with admin.cursor() as cur:  # what a server restart or an idle timeout does to the session
+                cur.execute("SELECT pg_terminate_backend(%s)", [before])
+        finally:
+            admin.close()
+        after = int(store.query("SELECT pg_backend_pid() AS pid")["pid"].iloc[0])
+        assert after != before
+        assert store.query("SHOW TimeZone")["TimeZone"].iloc[0] == "UTC"  # the new session is set up too
+        assert store.query("SHOW transaction_read_only")["transaction_read_only"].iloc[0] == "on"
+    finally:
+        store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.query("SELECT 1")

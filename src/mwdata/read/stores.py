@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -48,6 +49,8 @@ class ReadStore(Protocol):
 
 
 # the stores whose marts the dashboard, the report and the export read
+log = logging.getLogger("mwdata.read")
+
 READABLE = ("duckdb", "filesystem", "postgres")
 
 
@@ -121,15 +124,24 @@ def shared_store(cfg: Config) -> ReadStore:
 
 @dataclass
 class PostgresStore(InformationSchema):
-    """A PostgreSQL store, read through one read-only UTC session (thread-safe: one statement at a time)."""
+    """A PostgreSQL store, read through one read-only UTC session (thread-safe: one statement at a
+    time). A session the server dropped (a restart, an idle timeout) is opened again on the next read."""
 
     cfg: Config
     stale_reason: str | None = None
 
     def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._closed = False
+        self._conn: Any = None
+        self._open()
+
+    def _open(self) -> None:
         from mwdata.transform.runner import _Conn
 
-        self._lock = threading.RLock()
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
         self._conn = _Conn(self.cfg, read_only=True)
         self._conn.execute("SET TIME ZONE 'UTC'")
         self._conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
@@ -138,28 +150,48 @@ class PostgresStore(InformationSchema):
         return dt.datetime.now(dt.UTC)  # live: every query reads the newest committed data
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        with self.cursor() as con, con.cursor() as cur:
+        import psycopg2
+
+        try:
+            return self._read(sql, params)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            if not self._conn._con.closed:
+                raise _refused(exc) from None
+            log.warning("the PostgreSQL store closed the session (%s); reconnecting", _first(exc))
+        try:
+            return self._read(sql, params)  # cursor() opens a new session
+        except Exception as exc:
+            raise _refused(exc) from None
+
+    def _read(self, sql: str, params: Sequence[Any] | None) -> pd.DataFrame:
+        import psycopg2
+
+        with self.cursor() as con:
             try:
-                cur.execute(sql.replace("?", "%s"), list(params or []))
+                with con.cursor() as cur:
+                    cur.execute(sql.replace("?", "%s"), list(params or []))
+                    rows, names = cur.fetchall(), [d[0] for d in cur.description]
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                raise
             except Exception as exc:
                 raise _refused(exc) from None
-            rows, names = cur.fetchall(), [d[0] for d in cur.description]
         return _frame(rows, names)
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
         """The psycopg2 connection, for SQL this class does not write itself (the metric layer's)."""
         with self._lock:
-            if self._conn is None:
+            if self._closed:
                 raise StoreError("the PostgreSQL reader is closed")
+            if self._conn._con.closed:  # dropped by the server since the last read
+                self._open()
             yield self._conn._con
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                with contextlib.suppress(Exception):
-                    self._conn.close()
-            self._conn = None  # type: ignore[assignment]
+            self._closed = True
+            with contextlib.suppress(Exception):
+                self._conn.close()
 
 
 def _frame(rows: list[tuple[Any, ...]], names: list[str]) -> pd.DataFrame:
@@ -178,10 +210,14 @@ def _frame(rows: list[tuple[Any, ...]], names: list[str]) -> pd.DataFrame:
     return df
 
 
+def _first(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def _refused(exc: Exception) -> StoreError:
     import psycopg2.errors
 
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    first = _first(exc)
     if isinstance(exc, psycopg2.errors.UndefinedTable | psycopg2.errors.UndefinedColumn):
         return StoreError(
             f"the store lacks a table or column this view needs ({first}); "
