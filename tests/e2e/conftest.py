@@ -53,8 +53,10 @@ def running_dashboard(request: pytest.FixtureRequest) -> Iterator[Any]:
         procs.stop_tree(p)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Headless Chromium for one module: Playwright's sync API keeps an asyncio loop running in the
+    main thread while it is open, and `anyio.run` (the MCP tests) refuses to start beside it."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is absent (CI installs Debian's chromium)")
     from playwright.sync_api import sync_playwright

@@ -23,6 +23,8 @@ from mwdata.read.export import export_postgres, export_store
 from mwdata.read.filters import Filters
 from mwdata.read.stores import PostgresStore, ReadStore, open_store
 from mwdata.report.render import make_report
+from tests.e2e.conftest import browser, running_dashboard  # noqa: F401 (fixtures)
+from tests.e2e.test_browser import visit_every_page
 from tests.metrics.conftest import write_hr
 from tests.metrics.gen import generate
 from tests.pg import DSN, database_with, fresh_database
@@ -286,3 +288,19 @@ def test_the_reader_is_read_only_and_reconnects_after_the_server_drops_it(
         store.close()
     with pytest.raises(StoreError, match="closed"):
         store.query("SELECT 1")
+
+
+@pytest.mark.browser
+def test_mwdata_dashboard_serves_every_page_of_a_postgres_store_in_chromium(  # noqa: F811
+    stores: tuple[Config, Config],
+    browser: Any,  # noqa: F811
+    running_dashboard: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """`mwdata dashboard` as a user starts it (a real Streamlit server, its child reading the store
+    through the configuration file), every page in headless Chromium without an exception."""
+    _, pg_cfg = stores
+    cfg = tmp_path / "mwdata.toml"
+    cfg.write_text(f'store = "{pg_cfg.store}"\n[transform]\nhr_file = "{pg_cfg.transform.hr_file}"\n')
+    url = running_dashboard(cfg)
+    assert set(visit_every_page(browser, url, "postgres")) == set(views.PAGES)
