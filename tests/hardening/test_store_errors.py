@@ -351,7 +351,13 @@ def test_postgres_status_shows_a_run_without_a_writer_as_aborted(pg_dsn: str) ->
         live = pg_status(cfg)
         assert next(e for e in live.entities if e.entity == "interactions").last_run_outcome == RUNNING
     s.close()  # the writer is gone (as after a crash: the server dropped its session and lock)
-    dead = pg_status(cfg)
+    from tests.pg import fresh_database
+
+    with fresh_database() as elsewhere:  # a sync of another store on the same server is not its writer
+        other = DltStore(parse_target(elsewhere))
+        with other.lock():
+            dead = pg_status(cfg)
+        other.close()
     assert next(e for e in dead.entities if e.entity == "interactions").last_run_outcome == ABORTED
     assert [r["outcome"] for r in dead.runs] == [ABORTED]
 

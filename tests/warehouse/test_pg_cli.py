@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from mwdata.store.dlt import PG_LOCK_HELD, PG_LOCK_KEY
 from tests.sync.conftest import run_cli
 from tests.sync.test_kill import cli_env, kill_mid_run, spawn
 from tests.sync.test_sync_simulator import ALL
@@ -94,8 +95,8 @@ def test_second_concurrent_sync_is_refused(simulator, small_dataset, tmp_path, p
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not query(
-                pg_dsn, "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            ):
+                pg_dsn, f"SELECT 1 FROM pg_locks l WHERE {PG_LOCK_HELD}", *PG_LOCK_KEY
+            ):  # this database's: other tests' syncs hold the same lock in theirs
                 time.sleep(0.1)
             second = run_cli("sync", env=env, cwd=tmp_path)
             assert second.returncode == 6, second.stderr

@@ -82,6 +82,12 @@ _EXTRA = {
     "databricks": "databricks",
 }
 PG_LOCK_KEY = (0x6D776461, 1)  # pg advisory lock (classid 'mwda', objid 1): one sync per database
+# rows of pg_locks: the sync's advisory lock, granted, in this database (advisory locks are per
+# database, pg_locks lists the whole server's: another store on the same server is not this one's writer)
+PG_LOCK_HELD = (
+    "l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
 
 # -- SQL dialects -----------------------------------------------------------------------------------
@@ -544,8 +550,7 @@ class DltStore:
             return holder(self._lock_path()) is not None
         return bool(
             self._count(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND classid = %s AND objid = %s",
+                f"SELECT count(*) FROM pg_locks l WHERE {PG_LOCK_HELD}",
                 *PG_LOCK_KEY,
             )
         )
@@ -600,8 +605,7 @@ class DltStore:
             if not row or not row[0]:
                 cur.execute(
                     "SELECT a.pid, coalesce(host(a.client_addr), 'local') FROM pg_locks l "
-                    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-                    "AND l.classid = %s AND l.objid = %s AND l.granted",
+                    f"JOIN pg_stat_activity a ON a.pid = l.pid WHERE {PG_LOCK_HELD}",
                     PG_LOCK_KEY,
                 )
                 holder = cur.fetchone()

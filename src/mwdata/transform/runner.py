@@ -879,13 +879,9 @@ def _sync_may_be_writing(cfg: Config, con: _Conn) -> bool:
         return True
     if con.kind != "postgres":
         return False
-    from mwdata.store.dlt import PG_LOCK_KEY
+    from mwdata.store.dlt import PG_LOCK_HELD, PG_LOCK_KEY
 
-    ((n,),) = con.query(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ? AND objid = ? "
-        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",  # this store's
-        list(PG_LOCK_KEY),
-    )
+    ((n,),) = con.query(f"SELECT count(*) FROM pg_locks l WHERE {PG_LOCK_HELD}", list(PG_LOCK_KEY))
     return bool(n)
 
 
